@@ -1,0 +1,50 @@
+# Thin entry points over CMake presets; see README.md and docs/testing.md.
+#   make check   set-up, both builds, host tests, Windows tests under Wine, fuzz smoke run
+#   make demo    the end-to-end demo under Wine
+#   make build   both builds (Windows binaries in build/mingw/bin)
+#   make fuzz    every fuzz target for FUZZ_SECONDS seconds each (default 60)
+#   make clean   remove build/ and dist/
+FUZZ_SECONDS ?= 60
+SHELL := /bin/bash
+
+.PHONY: all setup configure build build-host build-mingw check check-host check-windows fuzz demo clean
+
+all: build
+
+setup:
+	@.ci/setup
+
+configure: setup
+	@cmake --preset host >/dev/null
+	@cmake --preset mingw >/dev/null
+
+build-host: setup
+	@cmake --preset host >/dev/null
+	@cmake --build --preset host
+
+build-mingw: setup
+	@cmake --preset mingw >/dev/null
+	@cmake --build --preset mingw
+
+build: build-host build-mingw
+
+check: build
+	@rm -f build/check-summary
+	@tests/run-suite host host; \
+	 tests/run-suite windows mingw; \
+	 tests/summarize build/check-summary
+
+check-host: build-host
+	@tests/run-suite host host
+
+check-windows: build-mingw
+	@tests/run-suite windows mingw
+
+fuzz: build-host
+	@tests/fuzz/run-all build/host $(FUZZ_SECONDS)
+
+demo: build
+	@client/examples/demo build/mingw
+
+clean:
+	rm -rf build dist
