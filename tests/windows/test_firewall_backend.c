@@ -1,0 +1,833 @@
+/*
+ * The firewall backend (service/firewall*.c) against the conformance double: rule shape, exact
+ * removal under name collisions, listing, fault mapping, tamper detection, timeouts, shutdown,
+ * and listing at scale.  The double is reached through COM registration only; the test inspects
+ * the double's store directly (fwdouble_control) to see what the backend really wrote.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <windows.h>
+#include <process.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "firewall.h"
+#include "fwdouble_control.h"
+
+#define APP   L"C:\\Program Files\\Example\\app.exe"
+#define OWNER L"S-1-5-21-1004336348-1177238915-682003330-1001"
+
+static edge_fw_backend *g_fw;
+
+static edge_fw_rule_spec make_spec(uint32_t seed, uint32_t protocol, uint16_t lo, uint16_t hi,
+                                   uint32_t profiles, uint32_t edge)
+{
+    edge_fw_rule_spec s;
+    size_t i;
+
+    memset(&s, 0, sizeof(s));
+    /* Unique per seed (first three bytes), the rest varied so hex parsing sees every digit. */
+    for (i = 0; i < EDGE_FW_LEASE_ID_SIZE; i++)
+        s.lease_id[i] = (uint8_t)(seed * 31u + i * 17u);
+    s.lease_id[0] = (uint8_t)seed;
+    s.lease_id[1] = (uint8_t)(seed >> 8);
+    s.lease_id[2] = (uint8_t)(seed >> 16);
+    s.image_path = APP;
+    s.owner_sid = OWNER;
+    s.protocol = protocol;
+    s.port_lo = lo;
+    s.port_hi = hi;
+    s.profiles = profiles;
+    s.edge_mode = edge;
+    return s;
+}
+
+static edge_fw_rule_spec default_spec(uint32_t seed)
+{
+    return make_spec(seed, EDGE_FW_PROTO_TCP, 5000, 5010,
+                     EDGE_FW_PROFILE_PRIVATE | EDGE_FW_PROFILE_PUBLIC, EDGE_FW_EDGE_DEFER_TO_APP);
+}
+
+static void start_backend(uint32_t call_timeout_ms)
+{
+    edge_fw_config cfg;
+    edge_fw_result res;
+
+    cfg.call_timeout_ms = call_timeout_ms;
+    cfg.stop_timeout_ms = 60000;
+    assert_int_equal(edge_fw_start(&cfg, &g_fw, &res), EDGE_OK);
+    assert_non_null(g_fw);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!fwdc_double_registered()) {
+        print_message("the firewall double is not registered over CLSID_NetFwPolicy2\n");
+        return -1;
+    }
+    if (FAILED(fwdc_faults_clear()) || FAILED(fwdc_store_reset()))
+        return -1;
+    start_backend(60000);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    edge_fw_stop(g_fw);
+    g_fw = NULL;
+    (void)fwdc_faults_clear();
+    return 0;
+}
+
+/* All rules of the EdgeBroker group in the store. */
+static fwdc_rule *stored_ours(size_t *count)
+{
+    fwdc_rule *rules = NULL;
+
+    assert_int_equal(fwdc_store_read_group(EDGE_FW_GROUP, &rules, count), S_OK);
+    return rules;
+}
+
+static void add_ok(const edge_fw_rule_spec *spec)
+{
+    edge_fw_result res;
+    edge_status st = edge_fw_add_rule(g_fw, spec, &res);
+
+    if (st != EDGE_OK)
+        print_message("add failed: %s 0x%08lX %s\n", edge_status_name(st),
+                      (unsigned long)res.hresult, res.message);
+    assert_int_equal(st, EDGE_OK);
+}
+
+static void set_fault(const char *key, const char *value)
+{
+    assert_int_equal(fwdc_fault_set(key, value), S_OK);
+}
+
+/* Replace the store with `rules` (edits behind the backend's back, without COM). */
+static void store_replace(const fwdc_rule *rules, size_t count)
+{
+    assert_int_equal(fwdc_store_reset(), S_OK);
+    if (count)
+        assert_int_equal(fwdc_store_add(rules, count), S_OK);
+}
+
+static void test_add_shape_defer_to_app(void **state)
+{
+    edge_fw_rule_spec spec = default_spec(1);
+    wchar_t name[EDGE_FW_NAME_CHARS];
+    edge_fw_result res;
+    fwdc_rule *rules;
+    size_t n = 0;
+
+    (void)state;
+    assert_int_equal(edge_fw_add_rule(g_fw, &spec, &res), EDGE_OK);
+    assert_int_equal(res.status, EDGE_OK);
+    assert_int_equal(res.flags, 0);
+    rules = stored_ours(&n);
+    assert_int_equal(n, 1);
+    edge_fw_rule_name(spec.lease_id, name);
+    assert_true(wcscmp(rules[0].name, name) == 0);
+    assert_true(wcsncmp(name, L"EdgeBroker lease ", 17) == 0);
+    assert_int_equal(wcslen(name), 17 + 32);
+    assert_true(wcscmp(rules[0].grouping, L"EdgeBroker") == 0);
+    assert_true(wcscmp(rules[0].application_name, APP) == 0);
+    assert_int_equal(rules[0].protocol, 6);
+    assert_true(wcscmp(rules[0].local_ports, L"5000-5010") == 0);
+    assert_int_equal(rules[0].direction, 1);
+    assert_int_equal(rules[0].action, 1);
+    assert_int_equal(rules[0].enabled, 1);
+    assert_int_equal(rules[0].profiles, 6);
+    assert_int_equal(rules[0].edge_traversal_options, 2);
+    assert_non_null(rules[0].local_user_owner);
+    assert_true(wcscmp(rules[0].local_user_owner, OWNER) == 0);
+    /* The description names the lease and the owner. */
+    assert_non_null(rules[0].description);
+    assert_non_null(wcsstr(rules[0].description, name + 17));
+    assert_non_null(wcsstr(rules[0].description, OWNER));
+    fwdc_rules_free(rules, n);
+}
+
+static void test_add_shape_allow_udp_single_port(void **state)
+{
+    edge_fw_rule_spec spec =
+        make_spec(2, EDGE_FW_PROTO_UDP, 7777, 7777, EDGE_FW_PROFILE_ALL, EDGE_FW_EDGE_ALLOW);
+    fwdc_rule *rules;
+    size_t n = 0;
+
+    (void)state;
+    add_ok(&spec);
+    rules = stored_ours(&n);
+    assert_int_equal(n, 1);
+    assert_int_equal(rules[0].protocol, 17);
+    assert_true(wcscmp(rules[0].local_ports, L"7777") == 0);
+    assert_int_equal(rules[0].edge_traversal_options, 1);
+    assert_int_equal((unsigned long)rules[0].profiles, 0x7FFFFFFFul);
+    fwdc_rules_free(rules, n);
+}
+
+static void test_add_rejects_bad_spec_before_com(void **state)
+{
+    edge_fw_rule_spec spec;
+    edge_fw_result res;
+    fwdc_rule *rules;
+    size_t n = 0;
+
+    (void)state;
+    spec = make_spec(3, 1 /* ICMP */, 1, 1, EDGE_FW_PROFILE_ALL, EDGE_FW_EDGE_ALLOW);
+    assert_int_equal(edge_fw_add_rule(g_fw, &spec, &res), EDGE_E_BAD_REQUEST);
+    spec = make_spec(3, EDGE_FW_PROTO_TCP, 0, 5, EDGE_FW_PROFILE_ALL, EDGE_FW_EDGE_ALLOW);
+    assert_int_equal(edge_fw_add_rule(g_fw, &spec, &res), EDGE_E_BAD_REQUEST);
+    spec = make_spec(3, EDGE_FW_PROTO_TCP, 9, 5, EDGE_FW_PROFILE_ALL, EDGE_FW_EDGE_ALLOW);
+    assert_int_equal(edge_fw_add_rule(g_fw, &spec, &res), EDGE_E_BAD_REQUEST);
+    spec = make_spec(3, EDGE_FW_PROTO_TCP, 5, 5, 0x10, EDGE_FW_EDGE_ALLOW);
+    assert_int_equal(edge_fw_add_rule(g_fw, &spec, &res), EDGE_E_BAD_REQUEST);
+    spec = make_spec(3, EDGE_FW_PROTO_TCP, 5, 5, EDGE_FW_PROFILE_ALL, EDGE_FW_EDGE_DEFER_TO_USER);
+    assert_int_equal(edge_fw_add_rule(g_fw, &spec, &res), EDGE_E_BAD_REQUEST);
+    spec = default_spec(3);
+    spec.image_path = L"C:\\a|b.exe";
+    assert_int_equal(edge_fw_add_rule(g_fw, &spec, &res), EDGE_E_BAD_REQUEST);
+    spec = default_spec(3);
+    spec.owner_sid = L"Administrator";
+    assert_int_equal(edge_fw_add_rule(g_fw, &spec, &res), EDGE_E_BAD_REQUEST);
+    assert_int_equal(res.hresult, 0);
+    assert_int_equal(fwdc_store_read(&rules, &n), S_OK);
+    assert_int_equal(n, 0);
+    fwdc_rules_free(rules, n);
+}
+
+static void test_remove(void **state)
+{
+    edge_fw_rule_spec a = default_spec(10);
+    edge_fw_rule_spec b = default_spec(11);
+    wchar_t name[EDGE_FW_NAME_CHARS];
+    edge_fw_result res;
+    fwdc_rule *rules;
+    size_t n = 0;
+
+    (void)state;
+    add_ok(&a);
+    add_ok(&b);
+    assert_int_equal(edge_fw_remove_rule(g_fw, a.lease_id, &res), EDGE_OK);
+    assert_int_equal(res.flags & EDGE_FW_RESULT_WAS_ABSENT, 0);
+    edge_fw_rule_name(a.lease_id, name);
+    assert_int_equal(fwdc_store_count_named(name), 0);
+    rules = stored_ours(&n);
+    assert_int_equal(n, 1); /* b untouched, and no renamed leftover */
+    edge_fw_rule_name(b.lease_id, name);
+    assert_true(wcscmp(rules[0].name, name) == 0);
+    fwdc_rules_free(rules, n);
+}
+
+static void test_remove_absent(void **state)
+{
+    edge_fw_rule_spec a = default_spec(12);
+    edge_fw_result res;
+
+    (void)state;
+    assert_int_equal(edge_fw_remove_rule(g_fw, a.lease_id, &res), EDGE_OK);
+    assert_true(res.flags & EDGE_FW_RESULT_WAS_ABSENT);
+    /* Twice: a second removal of a removed rule is also "absent". */
+    add_ok(&a);
+    assert_int_equal(edge_fw_remove_rule(g_fw, a.lease_id, &res), EDGE_OK);
+    assert_false(res.flags & EDGE_FW_RESULT_WAS_ABSENT);
+    assert_int_equal(edge_fw_remove_rule(g_fw, a.lease_id, &res), EDGE_OK);
+    assert_true(res.flags & EDGE_FW_RESULT_WAS_ABSENT);
+}
+
+/* A foreign rule with exactly our name, in another group. */
+static fwdc_rule foreign_rule(const wchar_t *name, const wchar_t *group)
+{
+    fwdc_rule r;
+
+    memset(&r, 0, sizeof(r));
+    r.name = (wchar_t *)name;
+    r.grouping = (wchar_t *)group;
+    r.application_name = L"C:\\Other\\other.exe";
+    r.protocol = 6;
+    r.local_ports = L"5000";
+    r.direction = 1;
+    r.enabled = 1;
+    r.profiles = 0x7FFFFFFF;
+    r.action = 1;
+    return r;
+}
+
+static void check_collision(bool foreign_first)
+{
+    edge_fw_rule_spec a = default_spec(foreign_first ? 20 : 21);
+    wchar_t name[EDGE_FW_NAME_CHARS];
+    edge_fw_result res;
+    fwdc_rule foreign;
+    fwdc_rule *rules;
+    size_t n = 0;
+
+    edge_fw_rule_name(a.lease_id, name);
+    foreign = foreign_rule(name, L"Someone Else");
+    if (foreign_first)
+        assert_int_equal(fwdc_store_add(&foreign, 1), S_OK);
+    add_ok(&a);
+    if (!foreign_first)
+        assert_int_equal(fwdc_store_add(&foreign, 1), S_OK);
+    assert_int_equal(fwdc_store_count_named(name), 2);
+
+    assert_int_equal(edge_fw_remove_rule(g_fw, a.lease_id, &res), EDGE_OK);
+    assert_false(res.flags & EDGE_FW_RESULT_WAS_ABSENT);
+    assert_int_equal(fwdc_store_read(&rules, &n), S_OK);
+    assert_int_equal(n, 1);
+    assert_true(wcscmp(rules[0].name, name) == 0);
+    assert_true(wcscmp(rules[0].grouping, L"Someone Else") == 0);
+    fwdc_rules_free(rules, n);
+
+    /* Only the foreign one is left: ours is absent, and the foreign one survives again. */
+    assert_int_equal(edge_fw_remove_rule(g_fw, a.lease_id, &res), EDGE_OK);
+    assert_true(res.flags & EDGE_FW_RESULT_WAS_ABSENT);
+    assert_int_equal(fwdc_store_count_named(name), 1);
+    /* And our verify does not mistake the foreign rule for ours. */
+    assert_int_equal(edge_fw_verify_rule(g_fw, &a, &res), EDGE_E_RULE_TAMPERED);
+    assert_true(res.flags & EDGE_FW_RESULT_VANISHED);
+}
+
+static void test_remove_collision_foreign_first(void **state)
+{
+    (void)state;
+    check_collision(true);
+}
+
+static void test_remove_collision_foreign_after(void **state)
+{
+    (void)state;
+    check_collision(false);
+}
+
+static void test_list_only_our_group(void **state)
+{
+    edge_fw_rule_spec specs[3];
+    edge_fw_rule_list *list = NULL;
+    edge_fw_result res;
+    fwdc_rule seeded[3];
+    size_t i, j, with_id = 0;
+
+    (void)state;
+    specs[0] = default_spec(30);
+    specs[1] =
+        make_spec(31, EDGE_FW_PROTO_UDP, 9000, 9000, EDGE_FW_PROFILE_DOMAIN, EDGE_FW_EDGE_ALLOW);
+    specs[2] =
+        make_spec(32, EDGE_FW_PROTO_TCP, 1, 65535, EDGE_FW_PROFILE_ALL, EDGE_FW_EDGE_DEFER_TO_APP);
+    seeded[0] = foreign_rule(L"Other rule", L"Other group");
+    seeded[1] = foreign_rule(L"No group at all", NULL);
+    seeded[2] = foreign_rule(L"Hand-made rule in our group", L"EdgeBroker");
+    assert_int_equal(fwdc_store_add(&seeded[0], 2), S_OK);
+    for (i = 0; i < 3; i++)
+        add_ok(&specs[i]);
+    assert_int_equal(fwdc_store_add(&seeded[2], 1), S_OK);
+
+    assert_int_equal(edge_fw_list_rules(g_fw, &list, &res), EDGE_OK);
+    assert_non_null(list);
+    assert_int_equal(list->count, 4);
+    for (i = 0; i < list->count; i++) {
+        const edge_fw_listed_rule *r = &list->rules[i];
+        if (!r->has_lease_id) {
+            assert_true(wcscmp(r->name, L"Hand-made rule in our group") == 0);
+            continue;
+        }
+        with_id++;
+        for (j = 0; j < 3; j++) {
+            if (memcmp(r->spec.lease_id, specs[j].lease_id, EDGE_FW_LEASE_ID_SIZE) == 0)
+                break;
+        }
+        assert_true(j < 3);
+        assert_true(wcscmp(r->spec.image_path, APP) == 0);
+        assert_true(wcscmp(r->spec.owner_sid, OWNER) == 0);
+        assert_true(r->owner_known);
+        assert_true(r->ports_parsed);
+        assert_int_equal(r->spec.protocol, specs[j].protocol);
+        assert_int_equal(r->spec.port_lo, specs[j].port_lo);
+        assert_int_equal(r->spec.port_hi, specs[j].port_hi);
+        assert_int_equal(r->spec.profiles, specs[j].profiles);
+        assert_int_equal(r->spec.edge_mode, specs[j].edge_mode);
+        assert_false(r->edge_from_legacy);
+        assert_true(r->enabled);
+        assert_int_equal(r->direction, 1);
+        assert_int_equal(r->action, 1);
+    }
+    assert_int_equal(with_id, 3);
+    edge_fw_rule_list_free(list);
+
+    /* The hand-made rule can be removed by name; the foreign ones stay. */
+    assert_int_equal(edge_fw_remove_rule_named(g_fw, L"Hand-made rule in our group", &res),
+                     EDGE_OK);
+    assert_int_equal(edge_fw_remove_rule_named(g_fw, L"Other rule", &res), EDGE_OK);
+    assert_true(res.flags & EDGE_FW_RESULT_WAS_ABSENT);
+    assert_int_equal(fwdc_store_count_named(L"Other rule"), 1);
+    assert_int_equal(fwdc_store_count_named(L"Hand-made rule in our group"), 0);
+}
+
+static void test_remove_all(void **state)
+{
+    edge_fw_rule_spec s;
+    edge_fw_result res;
+    fwdc_rule foreign = foreign_rule(L"Keep me", L"Other group");
+    fwdc_rule *rules;
+    size_t removed = 0, n = 0;
+    uint32_t i;
+
+    (void)state;
+    assert_int_equal(fwdc_store_add(&foreign, 1), S_OK);
+    for (i = 0; i < 5; i++) {
+        s = default_spec(40 + i);
+        add_ok(&s);
+    }
+    assert_int_equal(edge_fw_remove_all(g_fw, &removed, &res), EDGE_OK);
+    assert_int_equal(removed, 5);
+    assert_int_equal(fwdc_store_read(&rules, &n), S_OK);
+    assert_int_equal(n, 1);
+    assert_true(wcscmp(rules[0].name, L"Keep me") == 0);
+    fwdc_rules_free(rules, n);
+}
+
+/* ---- faults ---- */
+
+static void test_fault_access_denied_on_add(void **state)
+{
+    edge_fw_rule_spec s = default_spec(50);
+    edge_fw_result res;
+    size_t n = 0;
+    fwdc_rule *rules;
+
+    (void)state;
+    set_fault("fail_add", "1:0x80070005");
+    assert_int_equal(edge_fw_add_rule(g_fw, &s, &res), EDGE_E_FIREWALL_ACCESS);
+    assert_int_equal(res.status, EDGE_E_FIREWALL_ACCESS);
+    assert_int_equal(res.hresult, 0x80070005u);
+    assert_non_null(strstr(res.message, "not elevated"));
+    rules = stored_ours(&n);
+    assert_int_equal(n, 0);
+    fwdc_rules_free(rules, n);
+    /* The fault was one-shot: the next add works (the backend reconnects as needed). */
+    add_ok(&s);
+}
+
+static void test_fault_invalid_put_names_property(void **state)
+{
+    edge_fw_rule_spec s = default_spec(51);
+    edge_fw_result res;
+
+    (void)state;
+    set_fault("fail_put", "1:0x80070057");
+    assert_int_equal(edge_fw_add_rule(g_fw, &s, &res), EDGE_E_FIREWALL_INVALID);
+    assert_int_equal(res.hresult, 0x80070057u);
+    /* The first put_* is put_Name. */
+    assert_non_null(strstr(res.message, "Name"));
+}
+
+static void test_fault_create_class_not_registered(void **state)
+{
+    edge_fw_rule_spec s = default_spec(52);
+    edge_fw_result res;
+
+    (void)state;
+    set_fault("fail_create", "1:0x80040154");
+    assert_int_equal(edge_fw_add_rule(g_fw, &s, &res), EDGE_E_FIREWALL_UNAVAILABLE);
+    assert_int_equal(res.hresult, 0x80040154u);
+    add_ok(&s);
+}
+
+static void test_fault_create_access_denied_diagnosed(void **state)
+{
+    edge_fw_rule_spec s = default_spec(53);
+    edge_fw_result res;
+
+    (void)state;
+    /* The double's DLL is registered and present; under Wine the process is elevated, so the
+     * backend must not blame elevation. */
+    set_fault("fail_create", "1:0x80070005");
+    assert_int_equal(edge_fw_add_rule(g_fw, &s, &res), EDGE_E_FIREWALL_UNAVAILABLE);
+    assert_int_equal(res.hresult, 0x80070005u);
+    assert_non_null(strstr(res.message, "elevated"));
+    assert_null(strstr(res.message, "not elevated"));
+}
+
+static void test_fault_remove_keeps_rule_findable(void **state)
+{
+    edge_fw_rule_spec s = default_spec(54);
+    wchar_t name[EDGE_FW_NAME_CHARS];
+    edge_fw_result res;
+
+    (void)state;
+    add_ok(&s);
+    set_fault("fail_remove", "1:0x800706BA");
+    assert_int_equal(edge_fw_remove_rule(g_fw, s.lease_id, &res), EDGE_E_FIREWALL);
+    assert_int_equal(res.hresult, 0x800706BAu);
+    /* The temporary name was undone, so the lease's rule is still found by its name. */
+    edge_fw_rule_name(s.lease_id, name);
+    assert_int_equal(fwdc_store_count_named(name), 1);
+    assert_int_equal(edge_fw_verify_rule(g_fw, &s, &res), EDGE_OK);
+    assert_int_equal(edge_fw_remove_rule(g_fw, s.lease_id, &res), EDGE_OK);
+    assert_int_equal(fwdc_store_count_named(name), 0);
+}
+
+static void test_fault_enum_and_item(void **state)
+{
+    edge_fw_rule_spec s = default_spec(55);
+    edge_fw_rule_list *list = (edge_fw_rule_list *)1;
+    edge_fw_result res;
+
+    (void)state;
+    add_ok(&s);
+    set_fault("fail_enum", "1:0x8007000E");
+    assert_int_equal(edge_fw_list_rules(g_fw, &list, &res), EDGE_E_NO_MEMORY);
+    assert_null(list);
+    assert_int_equal(res.hresult, 0x8007000Eu);
+    set_fault("fail_enum", "1:0x80004005");
+    assert_int_equal(edge_fw_list_rules(g_fw, &list, &res), EDGE_E_FIREWALL);
+    assert_int_equal(res.hresult, 0x80004005u);
+    set_fault("fail_item", "1:0x80010108");
+    assert_int_equal(edge_fw_remove_rule(g_fw, s.lease_id, &res), EDGE_E_FIREWALL);
+    assert_int_equal(res.hresult, 0x80010108u);
+    assert_int_equal(edge_fw_list_rules(g_fw, &list, &res), EDGE_OK);
+    assert_int_equal(list->count, 1);
+    edge_fw_rule_list_free(list);
+}
+
+static void test_no_rule2_falls_back_to_edge_traversal(void **state)
+{
+    edge_fw_rule_spec s = default_spec(56);
+    edge_fw_rule_list *list = NULL;
+    edge_fw_result res;
+    fwdc_rule *rules;
+    size_t n = 0;
+
+    (void)state;
+    set_fault("no_rule2", "1");
+    assert_int_equal(edge_fw_add_rule(g_fw, &s, &res), EDGE_OK);
+    assert_true(res.flags & EDGE_FW_RESULT_EDGE_FALLBACK);
+    rules = stored_ours(&n);
+    assert_int_equal(n, 1);
+    /* EdgeTraversal TRUE is stored as ALLOW. */
+    assert_int_equal(rules[0].edge_traversal_options, 1);
+    fwdc_rules_free(rules, n);
+    assert_int_equal(edge_fw_list_rules(g_fw, &list, &res), EDGE_OK);
+    assert_int_equal(list->count, 1);
+    assert_true(list->rules[0].edge_from_legacy);
+    assert_int_equal(list->rules[0].spec.edge_mode, EDGE_FW_EDGE_ALLOW);
+    edge_fw_rule_list_free(list);
+    /* Verify accepts the fallback as what add wrote. */
+    assert_int_equal(edge_fw_verify_rule(g_fw, &s, &res), EDGE_OK);
+}
+
+static void test_no_rule3_no_owner_but_success(void **state)
+{
+    edge_fw_rule_spec s = default_spec(57);
+    edge_fw_result res;
+    fwdc_rule *rules;
+    size_t n = 0;
+
+    (void)state;
+    set_fault("no_rule3", "1");
+    assert_int_equal(edge_fw_add_rule(g_fw, &s, &res), EDGE_OK);
+    assert_true(res.flags & EDGE_FW_RESULT_NO_OWNER);
+    assert_false(res.flags & EDGE_FW_RESULT_EDGE_FALLBACK);
+    rules = stored_ours(&n);
+    assert_int_equal(n, 1);
+    assert_true(rules[0].local_user_owner == NULL || rules[0].local_user_owner[0] == L'\0');
+    assert_int_equal(rules[0].edge_traversal_options, 2);
+    fwdc_rules_free(rules, n);
+    assert_int_equal(edge_fw_verify_rule(g_fw, &s, &res), EDGE_OK);
+}
+
+static void test_latency_beyond_timeout(void **state)
+{
+    edge_fw_rule_spec s = default_spec(58);
+    edge_fw_result res;
+
+    (void)state;
+    edge_fw_stop(g_fw);
+    start_backend(400);
+    set_fault("latency_ms", "1500");
+    /* The first job runs (and is slow): its outcome is unknown when the caller gives up. */
+    assert_int_equal(edge_fw_remove_rule(g_fw, s.lease_id, &res), EDGE_E_TIMEOUT);
+    assert_true(res.flags & EDGE_FW_RESULT_OUTCOME_UNKNOWN);
+    /* The second waits behind it and is withdrawn unstarted. */
+    assert_int_equal(edge_fw_add_rule(g_fw, &s, &res), EDGE_E_TIMEOUT);
+    assert_true(res.flags & EDGE_FW_RESULT_NOT_STARTED);
+    set_fault("latency_ms", NULL);
+    /* Once the slow job is through, calls work again; the withdrawn add left nothing. */
+    Sleep(4000);
+    assert_int_equal(edge_fw_verify_rule(g_fw, &s, &res), EDGE_E_RULE_TAMPERED);
+    assert_true(res.flags & EDGE_FW_RESULT_VANISHED);
+}
+
+static void test_shutdown_refuses_jobs(void **state)
+{
+    edge_fw_rule_spec s = default_spec(59);
+    edge_fw_result res;
+    edge_fw_state st;
+
+    (void)state;
+    edge_fw_begin_shutdown(g_fw);
+    assert_int_equal(edge_fw_add_rule(g_fw, &s, &res), EDGE_E_SHUTTING_DOWN);
+    assert_int_equal(edge_fw_read_state(g_fw, &st, &res), EDGE_E_SHUTTING_DOWN);
+    assert_int_equal(st.teredo.state, EDGE_FW_UNKNOWN);
+    assert_true(st.teredo.reason[0] != '\0');
+}
+
+/* ---- tamper detection ---- */
+
+static void test_verify_detects_vanished_and_edited(void **state)
+{
+    edge_fw_rule_spec a = default_spec(60);
+    edge_fw_rule_spec b = default_spec(61);
+    wchar_t name_a[EDGE_FW_NAME_CHARS];
+    edge_fw_result res;
+    fwdc_rule edited;
+    fwdc_rule *rules;
+    size_t n = 0, i;
+
+    (void)state;
+    add_ok(&a);
+    add_ok(&b);
+    assert_int_equal(edge_fw_verify_rule(g_fw, &a, &res), EDGE_OK);
+    assert_int_equal(edge_fw_verify_rule(g_fw, &b, &res), EDGE_OK);
+
+    /* Behind the backend's back: delete a, change b's ports. */
+    edge_fw_rule_name(a.lease_id, name_a);
+    assert_int_equal(fwdc_store_read(&rules, &n), S_OK);
+    assert_int_equal(n, 2);
+    i = wcscmp(rules[0].name, name_a) == 0 ? 1 : 0;
+    edited = rules[i]; /* shallow: strings stay owned by rules */
+    edited.local_ports = L"6000";
+    store_replace(&edited, 1);
+    fwdc_rules_free(rules, n);
+
+    assert_int_equal(edge_fw_verify_rule(g_fw, &a, &res), EDGE_E_RULE_TAMPERED);
+    assert_true(res.flags & EDGE_FW_RESULT_VANISHED);
+    assert_int_equal(edge_fw_verify_rule(g_fw, &b, &res), EDGE_E_RULE_TAMPERED);
+    assert_false(res.flags & EDGE_FW_RESULT_VANISHED);
+    assert_int_equal(res.tampered, EDGE_FW_FIELD_PORTS);
+    assert_non_null(strstr(res.message, "local ports"));
+}
+
+static void test_verify_detects_disabled_and_edge_change(void **state)
+{
+    edge_fw_rule_spec a = default_spec(62);
+    edge_fw_result res;
+    fwdc_rule edited;
+    fwdc_rule *rules;
+    size_t n = 0;
+
+    (void)state;
+    add_ok(&a);
+    assert_int_equal(fwdc_store_read(&rules, &n), S_OK);
+    assert_int_equal(n, 1);
+    edited = rules[0]; /* shallow: strings stay owned by rules */
+    edited.enabled = 0;
+    edited.edge_traversal_options = 1;
+    edited.application_name = L"C:\\Evil\\other.exe";
+    store_replace(&edited, 1);
+    fwdc_rules_free(rules, n);
+    assert_int_equal(edge_fw_verify_rule(g_fw, &a, &res), EDGE_E_RULE_TAMPERED);
+    assert_int_equal(res.tampered, EDGE_FW_FIELD_ENABLED | EDGE_FW_FIELD_EDGE | EDGE_FW_FIELD_APP);
+}
+
+/* ---- concurrency ---- */
+
+typedef struct adder_arg {
+    uint32_t base;
+    int failures;
+} adder_arg;
+
+static unsigned __stdcall adder(void *p)
+{
+    adder_arg *a = p;
+    edge_fw_rule_spec s;
+    edge_fw_result res;
+    uint32_t i;
+
+    for (i = 0; i < 50; i++) {
+        s = default_spec(a->base + i);
+        if (edge_fw_add_rule(g_fw, &s, &res) != EDGE_OK)
+            a->failures++;
+    }
+    return 0;
+}
+
+static void test_concurrent_callers(void **state)
+{
+    adder_arg args[4];
+    HANDLE threads[4];
+    edge_fw_rule_list *list = NULL;
+    edge_fw_result res;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 4; i++) {
+        args[i].base = 1000u + (uint32_t)i * 100u;
+        args[i].failures = 0;
+        threads[i] = (HANDLE)_beginthreadex(NULL, 0, adder, &args[i], 0, NULL);
+        assert_non_null(threads[i]);
+    }
+    assert_int_equal(WaitForMultipleObjects(4, threads, TRUE, 120000), WAIT_OBJECT_0);
+    for (i = 0; i < 4; i++) {
+        CloseHandle(threads[i]);
+        assert_int_equal(args[i].failures, 0);
+    }
+    assert_int_equal(edge_fw_list_rules(g_fw, &list, &res), EDGE_OK);
+    assert_int_equal(list->count, 200);
+    edge_fw_rule_list_free(list);
+}
+
+/* ---- scale ---- */
+
+static double now_ms(void)
+{
+    LARGE_INTEGER f, c;
+
+    QueryPerformanceFrequency(&f);
+    QueryPerformanceCounter(&c);
+    return (double)c.QuadPart * 1000.0 / (double)f.QuadPart;
+}
+
+static int cmp_ids(const void *a, const void *b)
+{
+    return memcmp(a, b, EDGE_FW_LEASE_ID_SIZE);
+}
+
+/* List and check that exactly the leases seeded 0..count-1 are there, each once. */
+static void list_and_check(uint32_t count, double *elapsed)
+{
+    edge_fw_rule_list *list = NULL;
+    edge_fw_result res;
+    uint8_t(*ids)[EDGE_FW_LEASE_ID_SIZE];
+    edge_fw_rule_spec s;
+    double t0;
+    uint32_t i;
+
+    t0 = now_ms();
+    assert_int_equal(edge_fw_list_rules(g_fw, &list, &res), EDGE_OK);
+    *elapsed = now_ms() - t0;
+    assert_int_equal(list->count, count);
+    ids = malloc((size_t)count * EDGE_FW_LEASE_ID_SIZE);
+    assert_non_null(ids);
+    for (i = 0; i < count; i++) {
+        assert_true(list->rules[i].has_lease_id);
+        memcpy(ids[i], list->rules[i].spec.lease_id, EDGE_FW_LEASE_ID_SIZE);
+    }
+    qsort(ids, count, EDGE_FW_LEASE_ID_SIZE, cmp_ids);
+    for (i = 0; i < count; i++) {
+        s = make_spec(i, EDGE_FW_PROTO_TCP, 20000, 20000, EDGE_FW_PROFILE_ALL,
+                      EDGE_FW_EDGE_DEFER_TO_APP);
+        assert_non_null(bsearch(s.lease_id, ids, count, EDGE_FW_LEASE_ID_SIZE, cmp_ids));
+    }
+    free(ids);
+    edge_fw_rule_list_free(list);
+}
+
+static void add_range(uint32_t from, uint32_t to)
+{
+    edge_fw_rule_spec s;
+    uint32_t i;
+
+    for (i = from; i < to; i++) {
+        s = make_spec(i, EDGE_FW_PROTO_TCP, 20000, 20000, EDGE_FW_PROFILE_ALL,
+                      EDGE_FW_EDGE_DEFER_TO_APP);
+        add_ok(&s);
+    }
+}
+
+/*
+ * Seed rules from..to-1 straight into the store, shaped exactly like the backend's own rule
+ * `tmpl` (only name and description differ).  The double rewrites its whole store on every Add,
+ * so adding 9,000 rules one by one through COM measures the double, not the backend.
+ */
+static void seed_range(const fwdc_rule *tmpl, uint32_t from, uint32_t to)
+{
+    size_t count = to - from;
+    fwdc_rule *rules = calloc(count, sizeof(*rules));
+    wchar_t(*names)[EDGE_FW_NAME_CHARS] = calloc(count, sizeof(*names));
+    edge_fw_rule_spec s;
+    size_t i;
+
+    assert_non_null(rules);
+    assert_non_null(names);
+    for (i = 0; i < count; i++) {
+        s = make_spec(from + (uint32_t)i, EDGE_FW_PROTO_TCP, 20000, 20000, EDGE_FW_PROFILE_ALL,
+                      EDGE_FW_EDGE_DEFER_TO_APP);
+        edge_fw_rule_name(s.lease_id, names[i]);
+        rules[i] = *tmpl;
+        rules[i].name = names[i];
+        rules[i].description = names[i];
+    }
+    assert_int_equal(fwdc_store_add(rules, count), S_OK);
+    free(names);
+    free(rules);
+}
+
+static void test_scale_1000_and_10000(void **state)
+{
+    double t0, add_1k, list_1k, seed_ms, add_100, list_10k;
+    fwdc_rule *stored;
+    size_t n = 0;
+
+    (void)state;
+    t0 = now_ms();
+    add_range(0, 1000);
+    add_1k = now_ms() - t0;
+    list_and_check(1000, &list_1k);
+
+    assert_int_equal(fwdc_store_read(&stored, &n), S_OK);
+    assert_int_equal(n, 1000);
+    t0 = now_ms();
+    seed_range(&stored[0], 1000, 9900);
+    seed_ms = now_ms() - t0;
+    fwdc_rules_free(stored, n);
+    /* The last 100 through the backend again, with 9,900 rules already present. */
+    t0 = now_ms();
+    add_range(9900, 10000);
+    add_100 = now_ms() - t0;
+    list_and_check(10000, &list_10k);
+    print_message("TIMING firewall backend vs double: add 1000 (empty store): %.0f ms; list 1000: "
+                  "%.0f ms; add 100 more at 9900 existing: %.0f ms; list 10000: %.0f ms "
+                  "(8900 seeded directly in %.0f ms)\n",
+                  add_1k, list_1k, add_100, list_10k, seed_ms);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_add_shape_defer_to_app, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_add_shape_allow_udp_single_port, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_add_rejects_bad_spec_before_com, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_absent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_collision_foreign_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_collision_foreign_after, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_only_our_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_access_denied_on_add, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_invalid_put_names_property, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_create_class_not_registered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_create_access_denied_diagnosed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_remove_keeps_rule_findable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_enum_and_item, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_rule2_falls_back_to_edge_traversal, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_no_rule3_no_owner_but_success, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_latency_beyond_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shutdown_refuses_jobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_detects_vanished_and_edited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_detects_disabled_and_edge_change, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_callers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scale_1000_and_10000, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
