@@ -12,7 +12,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Values are fixed; the wire carries them as uint32. */
+/* Values are fixed; the wire carries them as uint32.  client/include/edgeclient.h carries an
+ * identical copy (applications get no common/ headers) under the same guard macro, so the two
+ * headers can be included in either order; tests/client/test_client_errors.c checks the copy. */
+#ifndef EDGE_STATUS_VALUES_DEFINED
+#define EDGE_STATUS_VALUES_DEFINED
 typedef enum edge_status {
     EDGE_OK = 0,                      /* success */
     EDGE_PENDING_CONSENT = 1,         /* waiting for an approver; poll or wait */
@@ -42,6 +46,7 @@ typedef enum edge_status {
     EDGE_E_INEFFECTIVE = 25,          /* rule exists but policy/firewall/Teredo defeat it */
     EDGE_STATUS_COUNT_ = 26           /* not a status; one past the last value */
 } edge_status;
+#endif
 
 /* Stable symbolic name, e.g. "EDGE_E_QUOTA"; "EDGE_STATUS_UNKNOWN" for values not listed. */
 const char *edge_status_name(uint32_t status);
