@@ -46,5 +46,16 @@ fuzz: build-host
 demo: build
 	@client/examples/demo build/mingw
 
+.PHONY: dist
+dist: build
+	@installer/make-dist build/mingw dist
+
 clean:
 	rm -rf build dist
+
+# make bench: ping and renew round trips of the installed service against a bare pipe echo, in
+# one run under Wine; writes build/bench/results.json (docs/performance.md).  Not while a test
+# suite runs in build/mingw's Wine prefix.
+.PHONY: bench
+bench: build
+	@tests/bench/run-bench build/mingw build/bench/results.json

@@ -5,10 +5,14 @@
  *   edgebroker --console       run the same server in the foreground; Ctrl+C stops it
  *   edgebroker --install       create the service (development; the MSI does this in production)
  *   edgebroker --uninstall     stop and delete the service
+ *   edgebroker --uninstall-cleanup
+ *                              remove every EdgeBroker firewall rule, the data directory and the
+ *                              local configuration key (run by the MSI on uninstall)
  *   --pipe NAME                serve \\.\pipe\NAME instead of \\.\pipe\EdgeBroker (tests)
  */
 #include "config.h"
 #include "service.h"
+#include "uninstall.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,11 +23,14 @@
 static int usage(FILE *to, int code)
 {
     fwprintf(to,
-             L"usage: edgebroker [--console] [--pipe NAME] | --install | --uninstall\n"
+             L"usage: edgebroker [--console] [--pipe NAME] | --install | --uninstall |\n"
+             L"       --uninstall-cleanup\n"
              L"  --console    run in the foreground instead of under the SCM\n"
              L"  --pipe NAME  serve \\\\.\\pipe\\NAME (default EdgeBroker)\n"
              L"  --install    create the %ls service (LocalSystem, automatic start)\n"
-             L"  --uninstall  stop and delete the service\n",
+             L"  --uninstall  stop and delete the service\n"
+             L"  --uninstall-cleanup  remove every rule of the EdgeBroker firewall group, the\n"
+             L"               data directory and HKLM\\SOFTWARE\\EdgeBroker (Policies stays)\n",
              SVC_NAME);
     return code;
 }
@@ -34,7 +41,7 @@ int wmain(int argc, wchar_t **argv)
 {
     static wchar_t pipe[MAIN_PIPE_NAME_MAX + 16];
     const wchar_t *pipe_name = NULL;
-    bool console = false, install = false, uninstall = false;
+    bool console = false, install = false, uninstall = false, cleanup = false;
     int i;
 
     svc_harden_process();
@@ -45,6 +52,8 @@ int wmain(int argc, wchar_t **argv)
             install = true;
         } else if (wcscmp(argv[i], L"--uninstall") == 0) {
             uninstall = true;
+        } else if (wcscmp(argv[i], L"--uninstall-cleanup") == 0) {
+            cleanup = true;
         } else if (wcscmp(argv[i], L"--pipe") == 0 && i + 1 < argc) {
             const wchar_t *n = argv[++i];
             if (n[0] == L'\0' || wcslen(n) > MAIN_PIPE_NAME_MAX || wcschr(n, L'\\'))
@@ -57,12 +66,14 @@ int wmain(int argc, wchar_t **argv)
             return usage(stderr, ERROR_INVALID_PARAMETER);
         }
     }
-    if (install + uninstall + console > 1)
+    if (install + uninstall + console + cleanup > 1)
         return usage(stderr, ERROR_INVALID_PARAMETER);
     if (install)
         return svc_install();
     if (uninstall)
         return svc_uninstall();
+    if (cleanup)
+        return (int)uninstall_cleanup();
     if (console)
         return svc_run_console(pipe_name);
     return svc_run_service(pipe_name);
