@@ -122,8 +122,10 @@ static enum conn_action error_reply(const struct connection *c, const edge_frame
     uint8_t *buf;
     size_t len = 0;
 
-    if (hdr->type == 0 || !edge_msg_type_is_request(hdr->type))
-        return CONN_ACTION_DROP; /* nothing a client could match the answer to */
+    /* protocol.md §7: even an unknown type is answered (a newer client can decode its own verb);
+     * type 0 and notices are never requests, so there is nothing to match an answer to. */
+    if (hdr->type == 0 || hdr->type == EDGE_MSG_NOTICE)
+        return CONN_ACTION_DROP;
     text[0] = '\0';
     if (detail.ptr) {
         size_t n = detail.len < EDGE_MAX_TEXT ? detail.len : EDGE_MAX_TEXT;
@@ -182,8 +184,15 @@ enum conn_action conn_handle_frame(struct connection *c, const uint8_t *frame, s
     if (perr == EDGE_PROTO_E_BAD_VERSION)
         return error_reply(c, &hdr, EDGE_E_UNSUPPORTED_VERSION, none, 0, 0, CONN_ACTION_REPLY_CLOSE,
                            out);
-    if (perr != EDGE_PROTO_OK)
-        return CONN_ACTION_DROP; /* not our protocol at all: no answer */
+    /* protocol.md §7: a frame too short for a header, or with the wrong magic, is not our
+     * protocol at all and gets no answer; any other header error is answered, then closed. */
+    if (perr == EDGE_PROTO_E_TRUNCATED_HEADER || perr == EDGE_PROTO_E_BAD_MAGIC)
+        return CONN_ACTION_DROP;
+    if (perr != EDGE_PROTO_OK) {
+        edge_str why = edge_str_from_cstr(edge_proto_err_name(perr));
+        return error_reply(c, &hdr, edge_proto_err_status(perr), why, 0, 0,
+                           CONN_ACTION_REPLY_CLOSE, out);
+    }
     perr = edge_msg_decode(frame, len, EDGE_DIR_REQUEST, &req);
     if (perr != EDGE_PROTO_OK) {
         edge_str why = edge_str_from_cstr(edge_proto_err_name(perr));

@@ -437,6 +437,60 @@ static void test_garbage_drops_only_that_client(void **state)
     tsrv_stop(&t);
 }
 
+/* protocol.md §7: header errors other than a short frame or a wrong magic are answered, then the
+ * connection is closed; so is a request of a type this service does not know. */
+static void test_header_errors_answered_then_closed(void **state)
+{
+    uint8_t frame[EDGE_FRAME_HEADER_SIZE], buf[4096];
+    edge_frame_header hdr, rh;
+    edge_msg rep;
+    DWORD got = 0;
+    struct tsrv t;
+    HANDLE a, b, c;
+
+    (void)state;
+    tsrv_config(&t);
+    tsrv_start(&t);
+    a = cl_hello(t.name);
+
+    /* Reserved header field set on a known type: EDGE_E_BAD_REQUEST, then closed. */
+    b = cl_hello(t.name);
+    memset(&hdr, 0, sizeof(hdr));
+    hdr.magic = EDGE_PROTO_MAGIC;
+    hdr.version = EDGE_PROTO_VERSION;
+    hdr.type = EDGE_MSG_PING;
+    hdr.reserved = 1;
+    hdr.request_id = 21;
+    edge_frame_write_header(&hdr, frame);
+    assert_int_equal(cl_send(b, frame, sizeof(frame)), ERROR_SUCCESS);
+    assert_int_equal(cl_recv_msg(b, buf, sizeof(buf), &rep, IO_TIMEOUT_MS), ERROR_SUCCESS);
+    assert_int_equal(rep.request_id, 21);
+    assert_int_equal(rep.env.status, EDGE_E_BAD_REQUEST);
+    assert_true(cl_closed_by_server(b, IO_TIMEOUT_MS));
+
+    /* A type from a newer protocol revision: still answered (a reply frame for that request
+     * id), then closed.  This client's decoder cannot decode the unknown type, so read the
+     * header only. */
+    c = cl_hello(t.name);
+    hdr.reserved = 0;
+    hdr.type = 0x3f;
+    hdr.request_id = 22;
+    edge_frame_write_header(&hdr, frame);
+    assert_int_equal(cl_send(c, frame, sizeof(frame)), ERROR_SUCCESS);
+    assert_int_equal(cl_io(c, false, buf, sizeof(buf), &got, IO_TIMEOUT_MS), ERROR_SUCCESS);
+    assert_int_equal(edge_frame_parse_header(buf, got, &rh), EDGE_PROTO_OK);
+    assert_int_equal(rh.type, 0x3f);
+    assert_int_equal(rh.request_id, 22);
+    assert_true(rh.flags & EDGE_FRAME_F_REPLY);
+    assert_true(cl_closed_by_server(c, IO_TIMEOUT_MS));
+
+    cl_ping_ok(a, 3);
+    CloseHandle(a);
+    CloseHandle(b);
+    CloseHandle(c);
+    tsrv_stop(&t);
+}
+
 #define MANY 200
 
 static void test_200_concurrent_clients(void **state)
@@ -672,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_silent_client_dropped),
         cmocka_unit_test(test_oversize_frame_drops_only_that_client),
         cmocka_unit_test(test_garbage_drops_only_that_client),
+        cmocka_unit_test(test_header_errors_answered_then_closed),
         cmocka_unit_test(test_200_concurrent_clients),
         cmocka_unit_test(test_per_user_connection_cap),
         cmocka_unit_test(test_rate_limit_busy_with_retry_after),
