@@ -106,18 +106,19 @@ HRESULT fwdc_store_read_group(const wchar_t *group, fwdc_rule **rules_out, size_
 HRESULT fwdc_store_add(const fwdc_rule *rules, size_t count)
 {
     fwd_store_data *d;
-    size_t i;
+    size_t i, first;
     HRESULT hr;
 
     if (rules == NULL && count > 0)
         return E_INVALIDARG;
     hr = fwd_store_lock(&d);
+    first = d != NULL ? d->count : 0;
     for (i = 0; i < count && SUCCEEDED(hr); i++)
         hr = fwd_store_append(d, &rules[i], NULL);
     if (SUCCEEDED(hr))
-        hr = fwd_store_commit();
+        hr = fwd_store_commit_appended(first);
     else if (d != NULL)
-        fwd_store_commit(); /* keep file and cache consistent with what was appended */
+        fwd_store_commit_appended(first); /* keep file and cache consistent with the cache */
     fwd_store_unlock();
     return hr;
 }

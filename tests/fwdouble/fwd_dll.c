@@ -21,7 +21,8 @@ HRESULT fwd_call(fwd_op op, const char *method)
     fwd_faults f;
     HRESULT hr;
 
-    fwd_faults_get(&f);
+    /* Calls that can be failed by a fail_<op> key see hand edits of the faults file at once. */
+    fwd_faults_current(&f, op != FWD_OP_NONE);
     if (f.latency_ms > 0)
         Sleep(f.latency_ms > 600000 ? 600000 : f.latency_ms);
     if (op == FWD_OP_NONE || f.fail_count[op] == 0)

@@ -12,10 +12,14 @@
 
 const char *const fwd_op_names[FWD_OP_COUNT_] = {"add", "remove", "item", "enum", "put", "create"};
 
+/* The cache below is written with the named mutex AND g_faults_srw (exclusive) held, so a reader
+ * holding either one sees it whole. fwd_faults_current reads it under the SRW lock only. */
+static SRWLOCK g_faults_srw = SRWLOCK_INIT;
 static fwd_faults g_faults;
 static BOOL g_faults_valid;
 static LONG g_faults_gen;
 static fwd_file_stamp g_faults_stamp;
+static ULONGLONG g_faults_checked; /* GetTickCount64 of the last stamp comparison */
 static wchar_t g_log_path[MAX_PATH * 2 + 16];
 
 static void fwd_faults_reset(fwd_faults *f)
@@ -109,17 +113,27 @@ static void fwd_faults_reload_locked(void)
     fwd_file_stamp st;
     char *text = NULL;
     size_t len = 0;
+    fwd_faults parsed;
+    ULONGLONG now = GetTickCount64();
 
     fwd_file_stamp_get(fwd_faults_path(), &st);
-    if (g_faults_valid && g == g_faults_gen && fwd_file_stamp_equal(&st, &g_faults_stamp))
+    if (g_faults_valid && g == g_faults_gen && fwd_file_stamp_equal(&st, &g_faults_stamp)) {
+        AcquireSRWLockExclusive(&g_faults_srw);
+        g_faults_checked = now;
+        ReleaseSRWLockExclusive(&g_faults_srw);
         return;
-    fwd_faults_reset(&g_faults);
+    }
+    fwd_faults_reset(&parsed);
     if (SUCCEEDED(fwd_file_read(fwd_faults_path(), FWD_MAX_FAULT_BYTES, &text, &len)) && text)
-        fwd_faults_each(text, len, fwd_faults_apply_cb, &g_faults);
+        fwd_faults_each(text, len, fwd_faults_apply_cb, &parsed);
     free(text);
+    AcquireSRWLockExclusive(&g_faults_srw);
+    g_faults = parsed;
     g_faults_valid = TRUE;
     g_faults_gen = g;
     g_faults_stamp = st;
+    g_faults_checked = now;
+    ReleaseSRWLockExclusive(&g_faults_srw);
 }
 
 void fwd_faults_get(fwd_faults *out)
@@ -131,6 +145,48 @@ void fwd_faults_get(fwd_faults *out)
     fwd_faults_reload_locked();
     *out = g_faults;
     fwd_shared_unlock();
+}
+
+/*
+ * The fast path of every COM call (~13 per rule when a rule is read back): no named mutex, and
+ * a stat of the faults file only when exact or when the last one is FWD_FAULTS_RECHECK_MS old.
+ * Edits through this library bump the shared generation, so they are seen by the next call in
+ * every process whatever exact says; only hand edits of the file wait for the stat.
+ */
+void fwd_faults_current(fwd_faults *out, BOOL exact)
+{
+    LONG g = *fwd_shared_faults_gen();
+    ULONGLONG now = GetTickCount64();
+    fwd_file_stamp cached, st;
+    BOOL valid, hit = FALSE;
+
+    if (!fwd_shared_is_cross_process())
+        exact = TRUE; /* no shared generation: only the stamp shows other processes' edits */
+    AcquireSRWLockShared(&g_faults_srw);
+    valid = g_faults_valid && g == g_faults_gen;
+    if (valid && !exact && now - g_faults_checked < FWD_FAULTS_RECHECK_MS) {
+        *out = g_faults;
+        hit = TRUE;
+    }
+    cached = g_faults_stamp;
+    ReleaseSRWLockShared(&g_faults_srw);
+    if (hit)
+        return;
+    if (valid) {
+        fwd_file_stamp_get(fwd_faults_path(), &st);
+        if (fwd_file_stamp_equal(&st, &cached)) {
+            AcquireSRWLockExclusive(&g_faults_srw);
+            hit = g_faults_valid && g == g_faults_gen && fwd_file_stamp_equal(&st, &g_faults_stamp);
+            if (hit) {
+                g_faults_checked = now;
+                *out = g_faults;
+            }
+            ReleaseSRWLockExclusive(&g_faults_srw);
+            if (hit)
+                return;
+        }
+    }
+    fwd_faults_get(out);
 }
 
 typedef struct fwd_edit_ctx {
@@ -200,7 +256,9 @@ static HRESULT fwd_faults_edit_locked(const char *key, const char *value)
     hr = fwd_file_write_atomic(fwd_faults_path(), c.out ? c.out : "", c.len);
     free(c.out);
     InterlockedIncrement(fwd_shared_faults_gen());
+    AcquireSRWLockExclusive(&g_faults_srw);
     g_faults_valid = FALSE;
+    ReleaseSRWLockExclusive(&g_faults_srw);
     return hr;
 }
 

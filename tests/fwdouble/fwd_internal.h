@@ -55,6 +55,10 @@ HRESULT fwd_store_lock(fwd_store_data **data);
 void fwd_store_unlock(void);
 /* Writes the cache atomically. Must hold the lock. On failure the cache is dropped. */
 HRESULT fwd_store_commit(void);
+/* As fwd_store_commit when the only change since the lock is rules [first, count) appended by
+ * fwd_store_append: appends their lines to the file instead of rewriting it (falls back to
+ * fwd_store_commit when the file is not exactly what the cache was read from). */
+HRESULT fwd_store_commit_appended(size_t first);
 /* Appends a copy of r with a fresh id. */
 HRESULT fwd_store_append(fwd_store_data *d, const fwdc_rule *r, unsigned long long *id_out);
 void fwd_store_remove_at(fwd_store_data *d, size_t index);
@@ -64,12 +68,18 @@ size_t fwd_store_find_name(const fwd_store_data *d, const wchar_t *name);
 void fwd_store_data_clear(fwd_store_data *d);
 
 HRESULT fwd_format_serialize(const fwd_store_data *d, char **out, size_t *out_len);
+/* The "rule" lines of d->rules[first..count), without the header. */
+HRESULT fwd_format_serialize_rules(const fwd_store_data *d, size_t first, char **out,
+                                   size_t *out_len);
 HRESULT fwd_format_parse(const char *text, size_t len, fwd_store_data *d);
 
 /* Process-wide lock for the named mutex and shared generation counters (fwd_store.c). */
 HRESULT fwd_shared_lock(void);
 void fwd_shared_unlock(void);
 volatile LONG *fwd_shared_faults_gen(void);
+/* FALSE when the shared-memory section could not be created and the generation counters are
+ * private to this process (then only file stamps reveal other processes' changes). */
+BOOL fwd_shared_is_cross_process(void);
 
 typedef struct fwd_file_stamp {
     BOOL exists;
@@ -85,6 +95,10 @@ BOOL fwd_file_stamp_equal(const fwd_file_stamp *a, const fwd_file_stamp *b);
 HRESULT fwd_file_read(const wchar_t *path, size_t cap, char **out, size_t *out_len);
 /* Writes via a temporary file and MoveFileExW(MOVEFILE_REPLACE_EXISTING). */
 HRESULT fwd_file_write_atomic(const wchar_t *path, const char *buf, size_t len);
+/* Appends buf at offset `expected_size`, which must be the file's current size (else
+ * HRESULT_FROM_WIN32(ERROR_INVALID_DATA), nothing written). A failed write is cut off again. */
+HRESULT fwd_file_append(const wchar_t *path, unsigned long long expected_size, const char *buf,
+                        size_t len);
 
 /* ---- faults (fwd_faults.c) ---- */
 
@@ -112,8 +126,15 @@ typedef struct fwd_faults {
 
 extern const char *const fwd_op_names[FWD_OP_COUNT_];
 
-/* Current faults (file re-read when it changed). */
+/* Current faults (file re-read when it changed). Takes the named mutex. */
 void fwd_faults_get(fwd_faults *out);
+/* Hand edits of the faults file (no generation bump) are noticed by fwd_faults_current within
+ * this many milliseconds when not exact. */
+#define FWD_FAULTS_RECHECK_MS 50
+/* As fwd_faults_get, cheaply, for the start of every COM call: the named mutex is taken only
+ * when something changed. Edits made through fwd_faults_set / fwdc_* (any process) are always
+ * seen; a hand edit of the file is seen at once when exact, else within FWD_FAULTS_RECHECK_MS. */
+void fwd_faults_current(fwd_faults *out, BOOL exact);
 /* For op: when a "fail_<op>" counter is positive, decrements it in the file and returns its
  * HRESULT; otherwise S_OK. */
 HRESULT fwd_faults_take(fwd_op op);

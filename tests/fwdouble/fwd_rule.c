@@ -33,7 +33,7 @@ static HRESULT STDMETHODCALLTYPE fwd_rule_qi(INetFwRule3 *iface, REFIID riid, vo
     *out = NULL;
     if (IsEqualIID(riid, &IID_INetFwRule2) || IsEqualIID(riid, &IID_INetFwRule3)) {
         /* no_rule2 / no_rule3 emulate Windows Vista and Windows 7. */
-        fwd_faults_get(&f);
+        fwd_faults_current(&f, FALSE);
         if (f.no_rule2 || (f.no_rule3 && IsEqualIID(riid, &IID_INetFwRule3)))
             return E_NOINTERFACE;
     } else if (!IsEqualIID(riid, &IID_IUnknown) && !IsEqualIID(riid, &IID_IDispatch) &&
@@ -518,7 +518,7 @@ HRESULT fwd_rule_add_to_store(INetFwRule *rule)
         if (SUCCEEDED(hr))
             hr = fwd_store_append(d, &o->data, &id);
         if (SUCCEEDED(hr))
-            hr = fwd_store_commit();
+            hr = fwd_store_commit_appended(d->count - 1);
         if (SUCCEEDED(hr)) {
             o->store_id = id;
             o->data.id = id;

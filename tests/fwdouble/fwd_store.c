@@ -5,6 +5,12 @@
  * Change detection is cheap: every writer bumps a generation counter in a named shared-memory
  * section, and readers also compare the file's size and write time (which catches hand edits).
  * Both checks avoid opening the file on every call.
+ *
+ * Writes: adding rules appends their lines (one WriteFile at the known end of the file, under
+ * the mutex), so Add costs O(size of the rule) instead of O(size of the store); every other change
+ * rewrites the file atomically (temporary file + rename), which also drops anything a crashed
+ * append left behind. A process killed mid-append can leave at most a partial last line, which
+ * the parser ignores; the rules before it are intact, and the Add it belonged to never returned.
  */
 #include "fwd_internal.h"
 
@@ -33,6 +39,7 @@ static fwd_store_data g_cache;
 static BOOL g_cache_valid;
 static LONG g_cache_gen;
 static fwd_file_stamp g_cache_stamp;
+static BOOL g_cache_tail_ok; /* the file is empty or ends with a newline: appending is safe */
 
 static void fwd_default_store_path(void)
 {
@@ -133,6 +140,12 @@ const wchar_t *fwd_faults_path(void)
     return g_faults_path;
 }
 
+BOOL fwd_shared_is_cross_process(void)
+{
+    fwd_init();
+    return g_shared != NULL && g_shared != &g_shared_fallback;
+}
+
 volatile LONG *fwd_shared_faults_gen(void)
 {
     fwd_init();
@@ -205,6 +218,7 @@ static HRESULT fwd_store_reload(void)
     if (FAILED(hr))
         return hr;
     hr = fwd_format_parse(text ? text : "", len, &fresh);
+    g_cache_tail_ok = len == 0 || text[len - 1] == '\n';
     free(text);
     if (FAILED(hr))
         return hr;
@@ -247,6 +261,35 @@ HRESULT fwd_store_commit(void)
     free(text);
     if (FAILED(hr)) {
         /* The cache now differs from the file; drop it so the next lock re-reads the file. */
+        g_cache_valid = FALSE;
+        return hr;
+    }
+    g_cache_gen = InterlockedIncrement(&g_shared->store_gen);
+    fwd_file_stamp_get(g_store_path, &g_cache_stamp);
+    g_cache_tail_ok = TRUE;
+    return S_OK;
+}
+
+HRESULT fwd_store_commit_appended(size_t first)
+{
+    unsigned long long size;
+    char *text = NULL;
+    size_t len = 0;
+    HRESULT hr;
+
+    /* The cache was (re)loaded from exactly this file under the lock we still hold. */
+    if (!g_cache_valid || !g_cache_stamp.exists || !g_cache_tail_ok || first > g_cache.count)
+        return fwd_store_commit();
+    size = ((unsigned long long)g_cache_stamp.size_high << 32) | g_cache_stamp.size_low;
+    hr = fwd_format_serialize_rules(&g_cache, first, &text, &len);
+    if (SUCCEEDED(hr) && (len > FWD_MAX_STORE_BYTES || size > FWD_MAX_STORE_BYTES - len))
+        hr = HRESULT_FROM_WIN32(ERROR_FILE_TOO_LARGE);
+    if (SUCCEEDED(hr))
+        hr = fwd_file_append(g_store_path, size, text, len);
+    free(text);
+    if (hr == HRESULT_FROM_WIN32(ERROR_INVALID_DATA))
+        return fwd_store_commit(); /* changed behind the mutex (a hand edit): rewrite it */
+    if (FAILED(hr)) {
         g_cache_valid = FALSE;
         return hr;
     }
@@ -361,6 +404,54 @@ HRESULT fwd_file_read(const wchar_t *path, size_t cap, char **out, size_t *out_l
     buf = NULL;
 out:
     free(buf);
+    CloseHandle(h);
+    return err == ERROR_SUCCESS ? S_OK : HRESULT_FROM_WIN32(err);
+}
+
+HRESULT fwd_file_append(const wchar_t *path, unsigned long long expected_size, const char *buf,
+                        size_t len)
+{
+    HANDLE h;
+    LARGE_INTEGER size, end;
+    size_t done = 0;
+    DWORD err = ERROR_SUCCESS;
+
+    h = CreateFileW(path, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                    NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (h == INVALID_HANDLE_VALUE)
+        return HRESULT_FROM_WIN32(GetLastError());
+    if (!GetFileSizeEx(h, &size)) {
+        err = GetLastError();
+        goto out;
+    }
+    if ((unsigned long long)size.QuadPart != expected_size) {
+        err = ERROR_INVALID_DATA;
+        goto out;
+    }
+    end.QuadPart = size.QuadPart;
+    if (!SetFilePointerEx(h, end, NULL, FILE_BEGIN)) {
+        err = GetLastError();
+        goto out;
+    }
+    while (done < len) {
+        DWORD chunk = len - done > 0x10000000 ? 0x10000000 : (DWORD)(len - done);
+        DWORD n = 0;
+        if (!WriteFile(h, buf + done, chunk, &n, NULL)) {
+            err = GetLastError();
+            break;
+        }
+        if (n == 0) {
+            err = ERROR_WRITE_FAULT;
+            break;
+        }
+        done += n;
+    }
+    if (err != ERROR_SUCCESS) {
+        /* Cut a partial append off so the file holds whole lines again (best effort). */
+        if (SetFilePointerEx(h, end, NULL, FILE_BEGIN))
+            SetEndOfFile(h);
+    }
+out:
     CloseHandle(h);
     return err == ERROR_SUCCESS ? S_OK : HRESULT_FROM_WIN32(err);
 }

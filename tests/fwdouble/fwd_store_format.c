@@ -7,7 +7,10 @@
  *   rule	id=1	name=EdgeBroker lease 7	protocol=17	local_ports=3544	enabled=1
  * ...
  *
- * Serializing and parsing are single passes, linear in the file size.
+ * Serializing and parsing are single passes, linear in the file size. INetFwRules::Add and
+ * fwdc_store_add append their "rule" lines to the end of the file instead of rewriting it
+ * (fwd_store.c); a last line without its newline is what an append interrupted half-way leaves,
+ * so it is ignored (every line the double writes ends with CR LF).
  */
 #include "fwd_internal.h"
 
@@ -154,6 +157,28 @@ HRESULT fwd_format_serialize(const fwd_store_data *d, char **out, size_t *out_le
              d->next_id, (unsigned long)d->firewall_off);
     hr = fwd_buf_puts(&b, head);
     for (i = 0; i < d->count && SUCCEEDED(hr); i++)
+        hr = fwd_format_rule(&b, &scratch, &d->rules[i]);
+    free(scratch.p);
+    if (FAILED(hr)) {
+        free(b.p);
+        return hr;
+    }
+    *out = b.p;
+    *out_len = b.len;
+    return S_OK;
+}
+
+HRESULT fwd_format_serialize_rules(const fwd_store_data *d, size_t first, char **out,
+                                   size_t *out_len)
+{
+    fwd_buf b = {NULL, 0, 0};
+    fwd_buf scratch = {NULL, 0, 0};
+    size_t i;
+    HRESULT hr = S_OK;
+
+    *out = NULL;
+    *out_len = 0;
+    for (i = first; i < d->count && SUCCEEDED(hr); i++)
         hr = fwd_format_rule(&b, &scratch, &d->rules[i]);
     free(scratch.p);
     if (FAILED(hr)) {
@@ -358,6 +383,8 @@ HRESULT fwd_format_parse(const char *text, size_t len, fwd_store_data *d)
         char *nl = memchr(copy + pos, '\n', len - pos);
         size_t line_len = nl ? (size_t)(nl - (copy + pos)) : len - pos;
         size_t used = line_len;
+        if (nl == NULL)
+            break; /* an unterminated last line is an append cut short: never completed */
         if (line_len > 0 && copy[pos + line_len - 1] == '\r')
             line_len--;
         hr = fwd_parse_line(d, copy + pos, line_len);
