@@ -1,0 +1,534 @@
+/*
+ * The verbs (service/verbs.c) driven through conn_handle_frame exactly as the pipe server does,
+ * with synthetic caller identities: every verb's reply fields, the permission rows (admin verbs,
+ * list --all, verbs not offered), another executable refused, list pagination within the frame
+ * limit, and the local configuration values.  verbs_startup runs against a private state directory
+ * (EDGE_STATE_DIR) and a private configuration key (EDGE_CONFIG_KEY under HKCU), with the firewall
+ * double.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <windows.h>
+#include <sddl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caller.h"
+#include "connection.h"
+#include "firewall.h"
+#include "fwdouble_control.h"
+#include "leases.h"
+#include "verbs.h"
+
+#include "edge/protocol.h"
+
+#define APP   L"C:\\Program Files\\Example\\app.exe"
+#define OTHER L"C:\\Unlisted\\tool.exe"
+#define USER1 "S-1-5-21-1004336348-1177238915-682003330-1001"
+#define USER2 "S-1-5-21-1004336348-1177238915-682003330-1002"
+#define ADMIN "S-1-5-21-1004336348-1177238915-682003330-500"
+
+static struct verb_table g_table;
+static void *g_ctx;
+static wchar_t g_key[96];
+static wchar_t g_dir[MAX_PATH];
+static unsigned g_serial;
+static uint32_t g_request_id;
+
+/* One decoded reply and the frame it points into. */
+struct reply {
+    struct conn_reply raw;
+    enum conn_action action;
+    edge_msg msg;
+};
+
+static void connect_as(struct connection *c, const char *sid, const wchar_t *image, bool admin)
+{
+    PSID psid = NULL;
+
+    conn_init(c, ++g_serial, &g_table, g_ctx);
+    c->state = CONN_HELLO_DONE;
+    c->identified = true;
+    assert_true(ConvertStringSidToSidA(sid, &psid));
+    c->caller.sid_len = GetLengthSid(psid);
+    assert_true(CopySid(sizeof(c->caller.sid), c->caller.sid, psid));
+    LocalFree(psid);
+    c->caller.image_path = _wcsdup(image);
+    memset(c->caller.image_sha256, image[3], sizeof(c->caller.image_sha256));
+    c->caller.elevated = c->caller.admin_member = c->caller.is_admin = admin;
+}
+
+/* Encodes REQ, runs it through the connection layer, decodes the reply. */
+static void call(struct connection *c, edge_msg *req, struct reply *out)
+{
+    uint8_t *frame = NULL;
+    size_t len = 0;
+
+    req->flags = 0;
+    req->request_id = ++g_request_id;
+    assert_int_equal(edge_msg_encode_alloc(req, &frame, &len), EDGE_PROTO_OK);
+    memset(out, 0, sizeof(*out));
+    out->action = conn_handle_frame(c, frame, len, &out->raw);
+    edge_proto_free(frame);
+    assert_int_not_equal(out->action, CONN_ACTION_DROP);
+    assert_true(out->raw.len <= EDGE_FRAME_MAX);
+    assert_int_equal(edge_msg_decode(out->raw.data, out->raw.len, EDGE_DIR_REPLY, &out->msg),
+                     EDGE_PROTO_OK);
+    assert_int_equal(out->msg.type, req->type);
+    assert_int_equal(out->msg.request_id, g_request_id);
+    assert_memory_equal(out->msg.env.epoch, g_table.epoch, EDGE_ID_SIZE);
+}
+
+static uint32_t call_status(struct connection *c, edge_msg *req)
+{
+    struct reply r;
+    uint32_t st;
+
+    call(c, req, &r);
+    st = r.msg.env.status;
+    conn_reply_free(&r.raw);
+    return st;
+}
+
+static edge_msg lease_request(uint16_t lo, uint16_t hi)
+{
+    edge_msg m;
+
+    memset(&m, 0, sizeof(m));
+    m.type = EDGE_MSG_REQUEST;
+    m.u.lease_req.protocol = EDGE_IPPROTO_TCP;
+    m.u.lease_req.port_lo = lo;
+    m.u.lease_req.has_port_hi = true;
+    m.u.lease_req.port_hi = hi;
+    m.u.lease_req.has_seconds = true;
+    m.u.lease_req.seconds = 600;
+    return m;
+}
+
+static edge_msg id_message(uint16_t type, const uint8_t id[EDGE_ID_SIZE])
+{
+    edge_msg m;
+
+    memset(&m, 0, sizeof(m));
+    m.type = type;
+    if (type == EDGE_MSG_RENEW)
+        memcpy(m.u.renew_req.lease_id, id, EDGE_ID_SIZE);
+    else
+        memcpy(m.u.id_req.id, id, EDGE_ID_SIZE);
+    return m;
+}
+
+static edge_msg bare(uint16_t type)
+{
+    edge_msg m;
+
+    memset(&m, 0, sizeof(m));
+    m.type = type;
+    return m;
+}
+
+/* Requests a lease and returns its id (asserts OK). */
+static void grant(struct connection *c, uint16_t lo, uint16_t hi, uint8_t id[EDGE_ID_SIZE])
+{
+    edge_msg m = lease_request(lo, hi);
+    struct reply r;
+
+    call(c, &m, &r);
+    if (r.msg.env.status != EDGE_OK)
+        print_message("request: %s %.*s\n", edge_status_name(r.msg.env.status),
+                      (int)r.msg.env.detail.len, r.msg.env.detail.ptr ? r.msg.env.detail.ptr : "");
+    assert_int_equal(r.msg.env.status, EDGE_OK);
+    assert_true(r.msg.u.lease_rep.has_lease);
+    memcpy(id, r.msg.u.lease_rep.lease.id, EDGE_ID_SIZE);
+    conn_reply_free(&r.raw);
+}
+
+/* Deletes the files of a flat directory, then the directory (a test's private state). */
+static void remove_dir(const wchar_t *dir)
+{
+    WIN32_FIND_DATAW fd;
+    wchar_t pattern[MAX_PATH], path[MAX_PATH];
+    HANDLE h;
+
+    swprintf(pattern, MAX_PATH, L"%ls\\*", dir);
+    h = FindFirstFileW(pattern, &fd);
+    if (h != INVALID_HANDLE_VALUE) {
+        do {
+            if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
+                continue;
+            swprintf(path, MAX_PATH, L"%ls\\%ls", dir, fd.cFileName);
+            DeleteFileW(path);
+        } while (FindNextFileW(h, &fd));
+        FindClose(h);
+    }
+    RemoveDirectoryW(dir);
+}
+
+static int setup(void **state)
+{
+    wchar_t tmp[MAX_PATH];
+    static const wchar_t apps[] = L"C:\\Program Files\\**\\*.exe\0";
+    DWORD zero = 0;
+    HKEY key;
+
+    (void)state;
+    if (!fwdc_double_registered() || FAILED(fwdc_faults_clear()) || FAILED(fwdc_store_reset()))
+        return -1;
+    GetTempPathW(MAX_PATH, tmp);
+    swprintf(g_dir, MAX_PATH, L"%lsedge-verbs-%lu-%llu-%u", tmp, GetCurrentProcessId(),
+             (unsigned long long)GetTickCount64(), ++g_serial);
+    SetEnvironmentVariableW(L"EDGE_STATE_DIR", g_dir);
+    swprintf(g_key, 96, L"Software\\EdgeBrokerTest-verbs-%lu", GetCurrentProcessId());
+    SetEnvironmentVariableW(L"EDGE_CONFIG_KEY", g_key);
+    if (RegCreateKeyExW(HKEY_CURRENT_USER, g_key, 0, NULL, 0, KEY_ALL_ACCESS, NULL, &key, NULL))
+        return -1;
+    /* No quotas (the paging test needs many leases); one allow-listed directory tree. */
+    RegSetValueExW(key, L"MaxLeasesPerUser", 0, REG_DWORD, (const BYTE *)&zero, sizeof(zero));
+    RegSetValueExW(key, L"MaxLeasesPerApp", 0, REG_DWORD, (const BYTE *)&zero, sizeof(zero));
+    RegSetValueExW(key, L"AllowedApplications", 0, REG_MULTI_SZ, (const BYTE *)apps, sizeof(apps));
+    RegCloseKey(key);
+    if (conn_verbs_init(&g_table) != ERROR_SUCCESS || verbs_startup(&g_table, &g_ctx) != 0)
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    verbs_shutdown(g_ctx);
+    g_ctx = NULL;
+    remove_dir(g_dir);
+    RegDeleteTreeW(HKEY_CURRENT_USER, g_key);
+    (void)fwdc_faults_clear();
+    return 0;
+}
+
+/* ---- tests --------------------------------------------------------------------------------- */
+
+static void test_rows(void **state)
+{
+    static const uint16_t any[] = {EDGE_MSG_REQUEST, EDGE_MSG_RENEW, EDGE_MSG_RELEASE,
+                                   EDGE_MSG_LIST,    EDGE_MSG_SHOW,  EDGE_MSG_STATUS,
+                                   EDGE_MSG_DOCTOR};
+    static const uint16_t off[] = {EDGE_MSG_PENDING, EDGE_MSG_APPROVE, EDGE_MSG_DENY,
+                                   EDGE_MSG_POLICY, EDGE_MSG_EXPLAIN};
+    struct connection c;
+    edge_msg m;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(any) / sizeof(any[0]); i++) {
+        assert_non_null(g_table.rows[any[i]].handler);
+        assert_int_equal(g_table.rows[any[i]].who, VERB_ANY_CALLER);
+        assert_int_equal(g_table.rows[any[i]].states, VERB_IN_HELLO_DONE);
+    }
+    assert_int_equal(g_table.rows[EDGE_MSG_REVOKE].who, VERB_ADMIN);
+    assert_int_equal(g_table.rows[EDGE_MSG_PURGE].who, VERB_ADMIN);
+    for (i = 0; i < sizeof(off) / sizeof(off[0]); i++)
+        assert_null(g_table.rows[off[i]].handler);
+    connect_as(&c, ADMIN, APP, true);
+    m = bare(EDGE_MSG_POLICY);
+    assert_int_equal(call_status(&c, &m), EDGE_E_BAD_REQUEST); /* not offered yet */
+    m = bare(EDGE_MSG_PENDING);
+    assert_int_equal(call_status(&c, &m), EDGE_E_BAD_REQUEST);
+    c.state = CONN_NEW; /* before hello nothing but hello */
+    m = lease_request(7000, 7000);
+    assert_int_equal(call_status(&c, &m), EDGE_E_PROTOCOL_STATE);
+    conn_release(&c);
+}
+
+static void test_request_show_renew_release(void **state)
+{
+    struct connection c;
+    struct reply r;
+    edge_msg m;
+    uint8_t id[EDGE_ID_SIZE];
+    uint64_t expires;
+    wchar_t name[EDGE_FW_NAME_CHARS];
+
+    (void)state;
+    connect_as(&c, USER1, APP, false);
+    m = lease_request(7100, 7102);
+    m.u.lease_req.flags = EDGE_LEASE_F_KEEP_AFTER_EXIT;
+    m.u.lease_req.has_flags = true;
+    call(&c, &m, &r);
+    assert_int_equal(r.msg.env.status, EDGE_OK);
+    {
+        const edge_lease *l = &r.msg.u.lease_rep.lease;
+        assert_int_equal(l->owner_sid.len, strlen(USER1));
+        assert_memory_equal(l->owner_sid.ptr, USER1, strlen(USER1));
+        assert_int_equal(l->protocol, EDGE_IPPROTO_TCP);
+        assert_int_equal(l->port_lo, 7100);
+        assert_int_equal(l->port_hi, 7102);
+        assert_int_equal(l->flags, EDGE_LEASE_F_KEEP_AFTER_EXIT);
+        assert_int_equal(l->expires - l->created, 600);
+        /* Ineffective only ever together with a warning bit explaining it. */
+        if (l->state == EDGE_LEASE_STATE_INEFFECTIVE)
+            assert_true(r.msg.env.has_warnings && r.msg.env.warnings != 0);
+        else
+            assert_int_equal(l->state, EDGE_LEASE_STATE_ACTIVE);
+        memcpy(id, l->id, EDGE_ID_SIZE);
+        expires = l->expires;
+    }
+    conn_reply_free(&r.raw);
+    edge_fw_rule_name(id, name);
+    assert_int_equal(fwdc_store_count_named(name), 1);
+
+    m = id_message(EDGE_MSG_SHOW, id);
+    call(&c, &m, &r);
+    assert_int_equal(r.msg.env.status, EDGE_OK);
+    assert_memory_equal(r.msg.u.lease_rep.lease.id, id, EDGE_ID_SIZE);
+    conn_reply_free(&r.raw);
+
+    m = id_message(EDGE_MSG_RENEW, id);
+    m.u.renew_req.has_seconds = true;
+    m.u.renew_req.seconds = 3000;
+    call(&c, &m, &r);
+    assert_int_equal(r.msg.env.status, EDGE_OK);
+    assert_true(r.msg.u.lease_rep.lease.expires >= expires + 2000);
+    conn_reply_free(&r.raw);
+
+    m = id_message(EDGE_MSG_RELEASE, id);
+    assert_int_equal(call_status(&c, &m), EDGE_OK);
+    assert_int_equal(fwdc_store_count_named(name), 0);
+    m = id_message(EDGE_MSG_SHOW, id);
+    assert_int_equal(call_status(&c, &m), EDGE_E_NOT_FOUND);
+    conn_release(&c);
+}
+
+static void test_permissions(void **state)
+{
+    struct connection user, other, admin, unlisted;
+    struct reply r;
+    edge_msg m;
+    uint8_t id[EDGE_ID_SIZE];
+
+    (void)state;
+    connect_as(&user, USER1, APP, false);
+    connect_as(&other, USER2, APP, false);
+    connect_as(&admin, ADMIN, OTHER, true);
+    connect_as(&unlisted, USER2, OTHER, false);
+    grant(&user, 7200, 7200, id);
+
+    m = lease_request(7300, 7300);
+    call(&unlisted, &m, &r);
+    assert_int_equal(r.msg.env.status, EDGE_E_DENIED);
+    assert_non_null(r.msg.env.detail.ptr);
+    conn_reply_free(&r.raw);
+    m = lease_request(7301, 7301);
+    m.u.lease_req.target_app = edge_str_from_cstr("C:\\Unlisted\\tool.exe");
+    assert_int_equal(call_status(&user, &m), EDGE_E_IDENTITY_MISMATCH);
+    m = lease_request(7302, 7302);
+    m.u.lease_req.signed_request.ptr = (const uint8_t *)"x";
+    m.u.lease_req.signed_request.len = 1;
+    assert_int_equal(call_status(&user, &m), EDGE_E_BAD_SIGNATURE);
+
+    /* Another user's lease is invisible; administrators see and end it. */
+    m = id_message(EDGE_MSG_SHOW, id);
+    assert_int_equal(call_status(&other, &m), EDGE_E_NOT_FOUND);
+    m = id_message(EDGE_MSG_RELEASE, id);
+    assert_int_equal(call_status(&other, &m), EDGE_E_NOT_FOUND);
+    m = id_message(EDGE_MSG_REVOKE, id);
+    assert_int_equal(call_status(&user, &m), EDGE_E_ACCESS_DENIED);
+    m = bare(EDGE_MSG_PURGE);
+    assert_int_equal(call_status(&user, &m), EDGE_E_ACCESS_DENIED);
+    m = bare(EDGE_MSG_LIST);
+    m.u.list_req.has_flags = true;
+    m.u.list_req.flags = EDGE_LIST_F_ALL;
+    assert_int_equal(call_status(&user, &m), EDGE_E_ACCESS_DENIED);
+    m = bare(EDGE_MSG_LIST);
+    call(&other, &m, &r);
+    assert_int_equal(r.msg.env.status, EDGE_OK);
+    assert_int_equal(r.msg.u.list_rep.items.count, 0);
+    conn_reply_free(&r.raw);
+    m = id_message(EDGE_MSG_SHOW, id);
+    assert_int_equal(call_status(&admin, &m), EDGE_OK);
+    m = id_message(EDGE_MSG_REVOKE, id);
+    m.u.id_req.reason = edge_str_from_cstr("policy change");
+    assert_int_equal(call_status(&admin, &m), EDGE_OK);
+    m = id_message(EDGE_MSG_SHOW, id);
+    assert_int_equal(call_status(&user, &m), EDGE_E_NOT_FOUND);
+    m = id_message(EDGE_MSG_REVOKE, id);
+    assert_int_equal(call_status(&admin, &m), EDGE_E_NOT_FOUND);
+    conn_release(&user);
+    conn_release(&other);
+    conn_release(&admin);
+    conn_release(&unlisted);
+}
+
+static bool has_check(const edge_list *list, const char *name)
+{
+    edge_list_iter it;
+    edge_check k;
+
+    edge_list_iter_init(&it, list);
+    while (edge_list_next_check(&it, &k))
+        if (k.name.len == strlen(name) && memcmp(k.name.ptr, name, k.name.len) == 0)
+            return true;
+    return false;
+}
+
+static void test_status_doctor_purge(void **state)
+{
+    struct connection user, admin;
+    struct reply r;
+    edge_msg m;
+    uint8_t id[EDGE_ID_SIZE];
+
+    (void)state;
+    connect_as(&user, USER1, APP, false);
+    connect_as(&admin, ADMIN, APP, true);
+    grant(&user, 7400, 7400, id);
+    grant(&admin, 7401, 7401, id);
+    m = bare(EDGE_MSG_STATUS);
+    call(&user, &m, &r);
+    assert_int_equal(r.msg.env.status, EDGE_OK);
+    assert_int_equal(r.msg.u.status_rep.active_leases, 2);
+    assert_int_equal(r.msg.u.status_rep.pending_requests, 0);
+    assert_true(r.msg.u.status_rep.started > 1600000000u);
+    assert_true(has_check(&r.msg.u.status_rep.checks, "state_store"));
+    assert_true(has_check(&r.msg.u.status_rep.checks, "reconcile"));
+    conn_reply_free(&r.raw);
+
+    /* Firewall off in the current profile: doctor says so and warns. */
+    assert_int_equal(fwdc_fault_set("firewall_off", "7"), S_OK);
+    m = bare(EDGE_MSG_DOCTOR);
+    call(&user, &m, &r);
+    assert_int_equal(r.msg.env.status, EDGE_OK);
+    assert_true(has_check(&r.msg.u.entries_rep.items, "firewall.private"));
+    assert_true(has_check(&r.msg.u.entries_rep.items, "local_rules.public"));
+    assert_true(has_check(&r.msg.u.entries_rep.items, "teredo"));
+    assert_true(has_check(&r.msg.u.entries_rep.items, "rules_effective"));
+    assert_true(r.msg.env.has_warnings);
+    assert_true(r.msg.env.warnings & EDGE_WARN_FIREWALL_OFF);
+    conn_reply_free(&r.raw);
+
+    m = bare(EDGE_MSG_PURGE);
+    call(&admin, &m, &r);
+    assert_int_equal(r.msg.env.status, EDGE_OK);
+    assert_int_equal(r.msg.u.purge_rep.removed, 2);
+    conn_reply_free(&r.raw);
+    m = bare(EDGE_MSG_STATUS);
+    call(&user, &m, &r);
+    assert_int_equal(r.msg.u.status_rep.active_leases, 0);
+    conn_reply_free(&r.raw);
+    conn_release(&user);
+    conn_release(&admin);
+}
+
+#define PAGE_LEASES 90
+
+static void test_list_paginates_within_frame(void **state)
+{
+    static uint8_t ids[PAGE_LEASES][EDGE_ID_SIZE];
+    static uint8_t seen[PAGE_LEASES][EDGE_ID_SIZE];
+    wchar_t *image;
+    struct connection admin;
+    struct reply r;
+    edge_msg m;
+    uint32_t cursor = 0, total = 0, pages = 0;
+    bool more = true;
+    size_t i, j;
+
+    (void)state;
+    /* Long image paths make big records, so a few dozen leases need several frames. */
+    image = calloc(1700, sizeof(wchar_t));
+    assert_non_null(image);
+    wcscpy(image, L"C:\\Program Files");
+    for (i = 0; i < 8; i++) {
+        wcscat(image, L"\\");
+        for (j = 0; j < 190; j++)
+            wcscat(image, L"d");
+    }
+    wcscat(image, L"\\app.exe");
+    connect_as(&admin, ADMIN, image, true);
+    free(image);
+    for (i = 0; i < PAGE_LEASES; i++)
+        grant(&admin, (uint16_t)(20000 + i), (uint16_t)(20000 + i), ids[i]);
+    while (more) {
+        edge_list_iter it;
+        edge_lease l;
+
+        m = bare(EDGE_MSG_LIST);
+        m.u.list_req.has_flags = true;
+        m.u.list_req.flags = EDGE_LIST_F_ALL;
+        m.u.list_req.has_cursor = pages > 0;
+        m.u.list_req.cursor = cursor;
+        call(&admin, &m, &r);
+        assert_int_equal(r.msg.env.status, EDGE_OK);
+        assert_true(r.msg.u.list_rep.items.count > 0);
+        edge_list_iter_init(&it, &r.msg.u.list_rep.items);
+        while (edge_list_next_lease(&it, &l)) {
+            assert_true(total < PAGE_LEASES);
+            memcpy(seen[total++], l.id, EDGE_ID_SIZE);
+        }
+        more = r.msg.u.list_rep.has_next_cursor;
+        cursor = r.msg.u.list_rep.next_cursor;
+        pages++;
+        conn_reply_free(&r.raw);
+        assert_true(pages <= PAGE_LEASES);
+    }
+    assert_int_equal(total, PAGE_LEASES);
+    assert_true(pages >= 2);
+    for (i = 0; i < PAGE_LEASES; i++) {
+        bool found = false;
+        for (j = 0; j < PAGE_LEASES && !found; j++)
+            found = memcmp(ids[i], seen[j], EDGE_ID_SIZE) == 0;
+        assert_true(found);
+    }
+    conn_release(&admin);
+}
+
+/* The local configuration verbs_startup hands to the lease manager. */
+static void test_config_from_registry(void **state)
+{
+    struct leases_config cfg;
+    wchar_t sub[96];
+    char problems[256];
+    HKEY key;
+    DWORD v;
+
+    (void)state;
+    swprintf(sub, 96, L"Software\\EdgeBrokerTest-leases-%lu", GetCurrentProcessId());
+    assert_int_equal(
+        RegCreateKeyExW(HKEY_CURRENT_USER, sub, 0, NULL, 0, KEY_ALL_ACCESS, NULL, &key, NULL),
+        ERROR_SUCCESS);
+    v = 3;
+    RegSetValueExW(key, L"MaxLeasesPerUser", 0, REG_DWORD, (const BYTE *)&v, sizeof(v));
+    v = 100;
+    RegSetValueExW(key, L"MaxLeaseSeconds", 0, REG_DWORD, (const BYTE *)&v, sizeof(v));
+    v = 500; /* above the maximum: clamped to it */
+    RegSetValueExW(key, L"DefaultLeaseSeconds", 0, REG_DWORD, (const BYTE *)&v, sizeof(v));
+    RegSetValueExW(key, L"EdgeTraversal", 0, REG_SZ, (const BYTE *)L"Allow", 12);
+    RegSetValueExW(key, L"Profiles", 0, REG_SZ, (const BYTE *)L"Private,Public", 30);
+    RegSetValueExW(key, L"MaxLeasesPerApp", 0, REG_SZ, (const BYTE *)L"many", 10);
+    assert_int_equal(leases_config_load(HKEY_CURRENT_USER, sub, &cfg, problems, sizeof(problems)),
+                     1);
+    assert_non_null(strstr(problems, "MaxLeasesPerApp"));
+    assert_int_equal(cfg.max_per_user, 3);
+    assert_int_equal(cfg.max_per_app, LEASES_DEFAULT_MAX_PER_APP);
+    assert_int_equal(cfg.max_seconds, 100);
+    assert_int_equal(cfg.default_seconds, 100);
+    assert_int_equal(cfg.edge_option, EDGE_TRAVERSAL_ALLOW);
+    assert_int_equal(cfg.profiles, EDGE_FW_PROFILE_PRIVATE | EDGE_FW_PROFILE_PUBLIC);
+    RegCloseKey(key);
+    RegDeleteTreeW(HKEY_CURRENT_USER, sub);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_show_renew_release, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_permissions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_doctor_purge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_paginates_within_frame, setup, teardown),
+        cmocka_unit_test(test_config_from_registry),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
