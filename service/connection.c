@@ -158,7 +158,9 @@ enum conn_action conn_refuse_frame(struct connection *c, const uint8_t *frame, s
     out->data = NULL;
     out->len = 0;
     perr = edge_frame_parse_header(frame, len, &hdr);
-    if (perr != EDGE_PROTO_OK && perr != EDGE_PROTO_E_BAD_VERSION)
+    /* Same rule as conn_handle_frame: only a non-protocol frame goes unanswered.  A refusal
+     * (busy, unidentified caller) takes precedence over any other header error. */
+    if (perr == EDGE_PROTO_E_TRUNCATED_HEADER || perr == EDGE_PROTO_E_BAD_MAGIC)
         return CONN_ACTION_DROP;
     /* The wire carries whole seconds; never round a wait down to "retry now". */
     retry_s = retry_after_ms ? (retry_after_ms + 999u) / 1000u : 0;

@@ -2,6 +2,7 @@
 #include "uninstall.h"
 
 #include <stdio.h>
+#include <userenv.h>
 #include <wchar.h>
 
 #include "firewall.h"
@@ -158,9 +159,37 @@ static DWORD remove_local_config(void)
     return err;
 }
 
+/*
+ * The cleanup must see %ProgramData% exactly as the service does.  Windows Installer runs custom
+ * actions with its own environment, and under Wine 8 that differs from the system environment
+ * the SCM gives services (C:\ProgramData vs C:\users\Public).  Take the variable from the system
+ * environment block, which is what the SCM builds a service's environment from; on Windows both
+ * are the same directory.  COM servers loaded later in this process inherit it too.
+ */
+static void adopt_service_environment(void)
+{
+    static const wchar_t key[] = L"ProgramData=";
+    const size_t klen = sizeof(key) / sizeof(key[0]) - 1;
+    void *block = NULL;
+    const wchar_t *p;
+
+    if (!CreateEnvironmentBlock(&block, NULL, FALSE))
+        return; /* keep our own value: still right on Windows */
+    for (p = block; *p; p += wcslen(p) + 1) {
+        if (_wcsnicmp(p, key, klen) == 0) {
+            SetEnvironmentVariableW(L"ProgramData", p + klen);
+            break;
+        }
+    }
+    DestroyEnvironmentBlock(block);
+}
+
 DWORD uninstall_cleanup(void)
 {
-    DWORD first = remove_rules();
+    DWORD first;
+
+    adopt_service_environment();
+    first = remove_rules();
     DWORD err = remove_data_dir();
     if (first == ERROR_SUCCESS)
         first = err;

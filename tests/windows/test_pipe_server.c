@@ -491,6 +491,43 @@ static void test_header_errors_answered_then_closed(void **state)
     tsrv_stop(&t);
 }
 
+/* A refusal (rate limit, caps) answers any frame with our magic, even one whose header is
+ * otherwise bad: the client learns it is busy rather than being dropped without a word. */
+static void test_refusal_answers_bad_header(void **state)
+{
+    uint8_t frame[EDGE_FRAME_HEADER_SIZE];
+    edge_frame_header hdr;
+    struct verb_table vt;
+    struct connection c;
+    struct conn_reply out;
+    edge_msg rep;
+
+    (void)state;
+    assert_int_equal(conn_verbs_init(&vt), ERROR_SUCCESS);
+    conn_init(&c, 1, &vt, NULL);
+    memset(&hdr, 0, sizeof(hdr));
+    hdr.magic = EDGE_PROTO_MAGIC;
+    hdr.version = EDGE_PROTO_VERSION;
+    hdr.type = EDGE_MSG_PING;
+    hdr.reserved = 7;
+    hdr.request_id = 31;
+    edge_frame_write_header(&hdr, frame);
+    assert_int_equal(conn_refuse_frame(&c, frame, sizeof(frame), EDGE_E_BUSY, 1500, &out),
+                     CONN_ACTION_REPLY);
+    assert_int_equal(edge_msg_decode(out.data, out.len, EDGE_DIR_REPLY, &rep), EDGE_PROTO_OK);
+    assert_int_equal(rep.request_id, 31);
+    assert_int_equal(rep.env.status, EDGE_E_BUSY);
+    assert_true(rep.env.has_retry_after);
+    assert_int_equal(rep.env.retry_after, 2); /* 1500 ms rounds up, never down to "now" */
+    conn_reply_free(&out);
+
+    frame[0] ^= 0xff; /* not our magic: nothing to answer */
+    assert_int_equal(conn_refuse_frame(&c, frame, sizeof(frame), EDGE_E_BUSY, 1500, &out),
+                     CONN_ACTION_DROP);
+    assert_null(out.data);
+    conn_release(&c);
+}
+
 #define MANY 200
 
 static void test_200_concurrent_clients(void **state)
@@ -727,6 +764,7 @@ int main(void)
         cmocka_unit_test(test_oversize_frame_drops_only_that_client),
         cmocka_unit_test(test_garbage_drops_only_that_client),
         cmocka_unit_test(test_header_errors_answered_then_closed),
+        cmocka_unit_test(test_refusal_answers_bad_header),
         cmocka_unit_test(test_200_concurrent_clients),
         cmocka_unit_test(test_per_user_connection_cap),
         cmocka_unit_test(test_rate_limit_busy_with_retry_after),
