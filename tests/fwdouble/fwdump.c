@@ -6,10 +6,12 @@
  *   fwdump --count [--group NAME]
  *   fwdump --reset          delete every stored rule
  *   fwdump --path           print the store path
+ *   fwdump --service ...    any of the above on the store a service uses (its %ProgramData%)
  */
 #include "fwdouble_control.h"
 
 #include <stdio.h>
+#include <userenv.h>
 #include <wchar.h>
 
 int wmain(int argc, wchar_t **argv);
@@ -48,8 +50,34 @@ static void fwdump_print(const fwdc_rule *r)
 
 static int fwdump_usage(void)
 {
-    fwprintf(stderr, L"usage: fwdump [--group NAME] [--count] | --reset | --path\n");
+    fwprintf(stderr, L"usage: fwdump [--service] [--group NAME] [--count] | --reset | --path\n"
+                     L"  --service  use the store a service sees (a service's %%ProgramData%% comes\n"
+                     L"             from the system environment; under Wine it differs from ours)\n");
     return 2;
+}
+
+/* Reads the store a service uses: its default store lives under %ProgramData% as the SCM sets
+ * it for services (the system environment block), not as this process inherited it. */
+static BOOL fwdump_adopt_service_environment(void)
+{
+    static const wchar_t key[] = L"ProgramData=";
+    const size_t klen = sizeof(key) / sizeof(key[0]) - 1;
+    void *block = NULL;
+    const wchar_t *p;
+    BOOL ok = FALSE;
+
+    if (!CreateEnvironmentBlock(&block, NULL, FALSE))
+        return FALSE;
+    for (p = block; *p; p += wcslen(p) + 1) {
+        if (_wcsnicmp(p, key, klen) == 0) {
+            ok = SetEnvironmentVariableW(L"ProgramData", p + klen) &&
+                 (SetEnvironmentVariableW(L"EDGE_FWDOUBLE_STORE", NULL) ||
+                  GetLastError() == ERROR_ENVVAR_NOT_FOUND);
+            break;
+        }
+    }
+    DestroyEnvironmentBlock(block);
+    return ok;
 }
 
 int wmain(int argc, wchar_t **argv)
@@ -62,6 +90,14 @@ int wmain(int argc, wchar_t **argv)
     HRESULT hr;
     int a;
 
+    if (argc > 1 && wcscmp(argv[1], L"--service") == 0) {
+        if (!fwdump_adopt_service_environment()) {
+            fwprintf(stderr, L"fwdump: cannot read the system environment: %lu\n", GetLastError());
+            return 1;
+        }
+        argv++;
+        argc--;
+    }
     for (a = 1; a < argc; a++) {
         if (wcscmp(argv[a], L"--group") == 0 && a + 1 < argc) {
             group = argv[++a];
