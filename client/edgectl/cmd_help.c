@@ -1,4 +1,4 @@
-/* `edgectl help [VERB]`, and the report for verbs this version registers but does not offer. */
+/* `edgectl help [VERB]`. */
 #include <stdio.h>
 #include <string.h>
 
@@ -39,13 +39,7 @@ static void print_general_help(void)
         if (strlen(ctl_verbs[i].name) > width)
             width = strlen(ctl_verbs[i].name);
     for (i = 0; i < ctl_verb_count; i++)
-        if (ctl_verbs[i].run)
-            out_printf("  %-*s  %s\n", (int)width, ctl_verbs[i].name, ctl_verbs[i].summary);
-    out_printf("\nComing with the consent, policy and signing features (not available in this "
-               "version):\n");
-    for (i = 0; i < ctl_verb_count; i++)
-        if (!ctl_verbs[i].run)
-            out_printf("  %-*s  %s\n", (int)width, ctl_verbs[i].name, ctl_verbs[i].summary);
+        out_printf("  %-*s  %s\n", (int)width, ctl_verbs[i].name, ctl_verbs[i].summary);
     out_printf("\n%s\n", global_options);
     print_exit_codes();
 }
@@ -53,9 +47,7 @@ static void print_general_help(void)
 void ctl_print_verb_help(const struct ctl_verb *v)
 {
     out_printf("Usage: edgectl %s\n\n%s.\n", v->usage, v->summary);
-    if (!v->run)
-        out_printf("\nNot available in this version of edgectl (%s).\n", EDGE_VERSION_STRING);
-    else if (v->help)
+    if (v->help)
         out_printf("\n%s", v->help);
     out_printf("\nGlobal options (--json, --quiet, --timeout, ...) apply too: see `edgectl "
                "help`.\n");
@@ -77,7 +69,7 @@ static int help_json(struct ctl *c, const struct ctl_verb *only)
         json_kv_string(w, "name", v->name);
         json_kv_string(w, "usage", v->usage);
         json_kv_string(w, "summary", v->summary);
-        json_kv_bool(w, "available", v->run != NULL);
+        json_kv_bool(w, "available", true); /* schema 1 field; every verb is offered now */
         json_object_end(w);
     }
     json_array_end(w);
@@ -118,19 +110,4 @@ int cmd_help(struct ctl *c, int argc, char **argv)
     else
         print_general_help();
     return CTL_EXIT_OK;
-}
-
-int ctl_unavailable(struct ctl *c, const struct ctl_verb *v)
-{
-    static struct ctl_err e;
-    memset(&e, 0, sizeof(e));
-    e.exit_code = CTL_EXIT_UNAVAILABLE;
-    e.code = "EDGECTL_UNAVAILABLE";
-    e.value = -1;
-    snprintf(e.message, sizeof(e.message), "'%s' is not available in this version of edgectl (%s)",
-             v->name, EDGE_VERSION_STRING);
-    snprintf(e.next, sizeof(e.next),
-             "it comes with the consent, policy and signing features of a later release; "
-             "`edgectl help` lists the verbs available now");
-    return ctl_report(c, &e);
 }

@@ -70,6 +70,10 @@ static int report_pending(struct ctl *c, const edge_lease_params *p, const char 
     req.u.lease_req.has_flags = true;
     req.u.lease_req.flags = EDGE_LEASE_F_KEEP_AFTER_EXIT;
     req.u.lease_req.target_app = edge_str_from_cstr(p->target_app);
+    if (p->signed_request) {
+        req.u.lease_req.signed_request.ptr = p->signed_request;
+        req.u.lease_req.signed_request.len = (uint32_t)p->signed_request_len;
+    }
     r = ctl_transact(c, &req, &rep, &frame);
     if (r == EDGE_OK && rep.u.lease_rep.has_lease) {
         char id[2 * EDGE_ID_SIZE + 1];
@@ -112,9 +116,13 @@ static int report_pending(struct ctl *c, const edge_lease_params *p, const char 
 
 int cmd_request(struct ctl *c, int argc, char **argv)
 {
-    const char *pos[2], *seconds_s = NULL, *app = NULL, *wait_s = NULL;
-    const struct ctl_optspec opts[] = {
-        {"--seconds", &seconds_s, NULL}, {"--app", &app, NULL}, {"--wait", &wait_s, NULL}};
+    const char *pos[2], *seconds_s = NULL, *app = NULL, *wait_s = NULL, *signed_path = NULL;
+    const struct ctl_optspec opts[] = {{"--seconds", &seconds_s, NULL},
+                                       {"--app", &app, NULL},
+                                       {"--wait", &wait_s, NULL},
+                                       {"--signed", &signed_path, NULL}};
+    static uint8_t blob[EDGE_MAX_SIGNED_REQUEST];
+    size_t blob_len = 0;
     edge_lease_params p;
     edge_lease_t *lease = NULL;
     uint32_t wait_s_n = 0, timeout;
@@ -123,7 +131,7 @@ int cmd_request(struct ctl *c, int argc, char **argv)
     edge_result r;
     int rc;
 
-    rc = ctl_parse_args(c, argc, argv, opts, 3, pos, 2, 2, &npos);
+    rc = ctl_parse_args(c, argc, argv, opts, 4, pos, 2, 2, &npos);
     if (rc != CTL_EXIT_OK)
         return rc;
     edge_lease_params_init(&p);
@@ -145,6 +153,14 @@ int cmd_request(struct ctl *c, int argc, char **argv)
     /* edgectl exits at once; a lease bound to its process would end with it. */
     p.flags = EDGE_REQUEST_F_KEEP_AFTER_EXIT;
     p.target_app = app;
+    if (signed_path) {
+        /* Checked locally first, so a damaged file is reported as such, not as a refusal. */
+        rc = ctl_read_signed_request(c, signed_path, blob, &blob_len);
+        if (rc != CTL_EXIT_OK)
+            return rc;
+        p.signed_request = blob;
+        p.signed_request_len = blob_len;
+    }
     rc = ctl_connect(c);
     if (rc != CTL_EXIT_OK)
         return rc;

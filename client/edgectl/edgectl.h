@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <windows.h>
+
+#include "edge/protocol.h"
 #include "edge/status.h"
 #include "edgeclient.h"
 #include "edge/json.h"
@@ -53,7 +56,7 @@ struct ctl {
     char pipe_buf[300];
 };
 
-/* One verb: run is NULL for verbs registered but not available in this version. */
+/* One verb of the table. */
 struct ctl_verb {
     const char *name;
     int (*run)(struct ctl *c, int argc, char **argv);
@@ -99,6 +102,8 @@ int ctl_fail(struct ctl *c, edge_result r, const char *what);
 void ctl_describe(struct ctl *c, edge_result r, const char *what, struct ctl_err *e);
 /* Same, from a prepared report (for cases ctl_fail does not know). */
 int ctl_report(struct ctl *c, const struct ctl_err *e);
+/* Writes e as the "error" member of the JSON document (for verbs that add fields to a failure). */
+void ctl_json_error(json_writer *w, const struct ctl_err *e);
 /* A usage error (exit 1): prints the message and how to get help for the verb. */
 int ctl_usage(struct ctl *c, const char *fmt, ...);
 
@@ -169,6 +174,30 @@ struct ctl_optspec {
 int ctl_parse_args(struct ctl *c, int argc, char **argv, const struct ctl_optspec *opts,
                    size_t nopts, const char **pos, size_t min_pos, size_t max_pos, size_t *npos);
 
+/* ---- files of the signing verbs (files.c) ---- */
+
+/* A new UTF-16 copy of a UTF-8 string (free()), or NULL. */
+wchar_t *ctl_widen(const char *utf8);
+/* Reads a whole file of at most cap bytes (ERROR_FILE_TOO_LARGE otherwise, checked before any
+ * allocation) into *data, NUL-terminated (free(); wipe secrets first).  Returns a Win32 error. */
+DWORD ctl_file_read(const char *path, size_t cap, char **data, size_t *len);
+/* Creates a file for writing: CREATE_NEW, or CREATE_ALWAYS with overwrite.  owner_only gives it
+ * a protected DACL that grants only the current user, with that user as owner, at creation. */
+DWORD ctl_file_create(const char *path, bool owner_only, bool overwrite, HANDLE *out);
+/* Writes all of data and flushes. */
+DWORD ctl_file_write(HANDLE h, const void *data, size_t len);
+/* Deletes a file edgectl created (cleanup after a failure); errors are ignored. */
+void ctl_file_remove(const char *path);
+/* SHA-256 of a file's content, streamed through CNG. */
+DWORD ctl_file_sha256(const char *path, uint8_t out[EDGE_SHA256_SIZE]);
+/* Reports a file failure (exit 1, code "EDGECTL_FILE"): "cannot <doing> <path>: <why>". */
+int ctl_file_fail(struct ctl *c, DWORD err, const char *doing, const char *path, const char *next);
+/* Reports a signed-request failure with the status the service would give (exit 5). */
+int ctl_sr_fail(struct ctl *c, edge_result status, const char *fmt, ...);
+/* Reads a signed-request file (base64 text) into blob[EDGE_MAX_SIGNED_REQUEST] and checks that
+ * it parses (edge_sr_parse).  Returns CTL_EXIT_OK, or the exit code of the failure it reported. */
+int ctl_read_signed_request(struct ctl *c, const char *path, uint8_t *blob, size_t *len);
+
 /* ---- verbs ---- */
 
 int cmd_status(struct ctl *c, int argc, char **argv);
@@ -180,11 +209,17 @@ int cmd_show(struct ctl *c, int argc, char **argv);
 int cmd_list(struct ctl *c, int argc, char **argv);
 int cmd_revoke(struct ctl *c, int argc, char **argv);
 int cmd_purge(struct ctl *c, int argc, char **argv);
+int cmd_pending(struct ctl *c, int argc, char **argv);
+int cmd_approve(struct ctl *c, int argc, char **argv);
+int cmd_deny(struct ctl *c, int argc, char **argv);
+int cmd_policy(struct ctl *c, int argc, char **argv);
+int cmd_explain(struct ctl *c, int argc, char **argv);
+int cmd_keygen(struct ctl *c, int argc, char **argv);
+int cmd_sign(struct ctl *c, int argc, char **argv);
+int cmd_verify(struct ctl *c, int argc, char **argv);
 int cmd_help(struct ctl *c, int argc, char **argv);
 /* Prints `edgectl help VERB` for one verb (human) into stdout. */
 void ctl_print_verb_help(const struct ctl_verb *v);
-/* The report for a registered but unavailable verb (exit 11). */
-int ctl_unavailable(struct ctl *c, const struct ctl_verb *v);
 /* --version: edgectl, library and (when reachable) service versions; always exit 0. */
 int ctl_version(struct ctl *c);
 

@@ -162,27 +162,31 @@ int ctl_fail(struct ctl *c, edge_result r, const char *what)
     return ctl_report(c, &e);
 }
 
+void ctl_json_error(json_writer *w, const struct ctl_err *e)
+{
+    json_key(w, "error");
+    json_object_begin(w);
+    json_kv_string(w, "code", e->code);
+    json_kv_int(w, "value", e->value);
+    json_kv_string(w, "message", e->message);
+    json_kv_string(w, "next_step", e->next);
+    if (e->detail[0])
+        json_kv_string(w, "detail", e->detail);
+    if (e->win32_error)
+        json_kv_uint(w, "win32_error", e->win32_error);
+    if (e->retry_after)
+        json_kv_uint(w, "retry_after", e->retry_after);
+    if (e->service_state)
+        json_kv_string(w, "service_state", e->service_state);
+    if (e->pending_id[0])
+        json_kv_string(w, "pending_id", e->pending_id);
+    json_object_end(w);
+}
+
 int ctl_report(struct ctl *c, const struct ctl_err *e)
 {
     if (c->json) {
-        json_writer *w = ctl_json_begin(c, false);
-        json_key(w, "error");
-        json_object_begin(w);
-        json_kv_string(w, "code", e->code);
-        json_kv_int(w, "value", e->value);
-        json_kv_string(w, "message", e->message);
-        json_kv_string(w, "next_step", e->next);
-        if (e->detail[0])
-            json_kv_string(w, "detail", e->detail);
-        if (e->win32_error)
-            json_kv_uint(w, "win32_error", e->win32_error);
-        if (e->retry_after)
-            json_kv_uint(w, "retry_after", e->retry_after);
-        if (e->service_state)
-            json_kv_string(w, "service_state", e->service_state);
-        if (e->pending_id[0])
-            json_kv_string(w, "pending_id", e->pending_id);
-        json_object_end(w);
+        ctl_json_error(ctl_json_begin(c, false), e);
         return ctl_json_end(c, e->exit_code);
     }
     out_eprintf("edgectl: %s\n", e->message);

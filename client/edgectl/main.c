@@ -23,11 +23,58 @@ static const char help_request[] =
     "  --seconds N     lease length in seconds (default: the policy's; policy may shorten it)\n"
     "  --app PATH      the executable the rule is for (elevated administrators only)\n"
     "  --wait SECONDS  how long to wait for an administrator's consent (default: --timeout)\n"
+    "  --signed FILE   send a signed request (from `edgectl sign`) with it\n"
     "\n"
     "With --quiet only the lease id is printed.  Exit code 6 means the request waits for\n"
     "consent: an administrator approves it with `edgectl approve ID`; run the same command\n"
     "again to pick up the decision.  Exit code 12 means the lease was granted but cannot work\n"
     "right now (see `edgectl doctor`).\n";
+
+static const char help_explain[] =
+    "Sends the request `edgectl request` would send with the same arguments, and shows the\n"
+    "decision the service would make and the trace of the policy elements that made it.\n"
+    "Nothing is granted or created, and no pending request is made.\n"
+    "\n"
+    "  --app PATH      decide for another executable (elevated administrators only)\n"
+    "  --self          decide for edgectl.exe itself (the default)\n"
+    "  --seconds N     the lease length to ask for\n"
+    "  --signed FILE   include a signed request (from `edgectl sign`)\n"
+    "\n"
+    "Exits 0 whenever the service explained the request, whatever the decision; with --json\n"
+    "the decision's request_exit_code is the exit code `edgectl request` would get.\n";
+
+static const char help_sign[] =
+    "Makes a signed request: an offline pre-approval of one application for one protocol and\n"
+    "port range, for a limited time (docs/signing.md).  The service grants it while the\n"
+    "policy value TrustedSignerKeys lists the key.\n"
+    "\n"
+    "  --key NAME.key        the private key from `edgectl keygen`\n"
+    "  --image PATH          bind the SHA-256 of this executable\n"
+    "  --image-hash HEX      bind this SHA-256 (64 hex digits) instead\n"
+    "  --path PATH           bind this full path (also alone, without a hash)\n"
+    "  --protocol tcp|udp    the protocol\n"
+    "  --ports P|LO-HI       the ports the application may ask for\n"
+    "  --edge defer|allow    the edge option; must equal the policy's EdgeTraversal (default\n"
+    "                        defer)\n"
+    "  --not-before T        start of validity: now (default), Unix seconds or\n"
+    "                        YYYY-MM-DDTHH:MM[:SS]Z (UTC)\n"
+    "  --not-after T         end of validity, same forms\n"
+    "  --valid-for D         or the length of validity: N seconds, Nm, Nh or Nd\n"
+    "  --comment TEXT        a note for humans (signed too), at most 256 bytes\n"
+    "  --out FILE            write the signed request to FILE (replaced if it exists);\n"
+    "                        without it the base64 text goes to stdout\n"
+    "\n"
+    "The service allows 300 seconds of clock difference at both ends of the window.\n";
+
+static const char help_verify[] =
+    "Checks a signed request file offline: that it is well formed, made by the given key (the\n"
+    "key id matches and the signature verifies) and valid now (300 seconds of clock skew\n"
+    "allowed, as the service does).  Prints every signed field.  With --image PATH it also\n"
+    "checks that the request binds that executable (its SHA-256 and, when bound, its path).\n"
+    "\n"
+    "Exit codes: 0 valid; 5 not valid (EDGE_E_BAD_SIGNATURE: malformed, another key or a\n"
+    "changed file; EDGE_E_EXPIRED: outside its window; EDGE_E_IDENTITY_MISMATCH: does not\n"
+    "bind the --image); 1 a file could not be read or the command line is wrong.\n";
 
 const struct ctl_verb ctl_verbs[] = {
     {"status", cmd_status, "status",
@@ -38,7 +85,8 @@ const struct ctl_verb ctl_verbs[] = {
      "Asks the service for the effective firewall state: the firewall per profile, the current\n"
      "profiles, whether Group Policy ignores local rules, Teredo, and whether granted rules can\n"
      "work at all.  Exits with 12 (ineffective) when granted rules cannot work.\n"},
-    {"request", cmd_request, "request tcp|udp PORT[-PORT] [--seconds N] [--app PATH] [--wait S]",
+    {"request", cmd_request,
+     "request tcp|udp PORT[-PORT] [--seconds N] [--app PATH] [--wait S] [--signed FILE]",
      "Request a lease: a firewall rule with edge traversal", help_request},
     {"renew", cmd_renew, "renew ID [--seconds N]", "Extend a lease",
      "Extends the lease by N seconds from now (default: its original length; policy may\n"
@@ -60,16 +108,41 @@ const struct ctl_verb ctl_verbs[] = {
      "Remove every rule the service owns and end every lease (administrators)",
      "Removes every firewall rule in the EdgeBroker group and ends every lease of every user.\n"
      "Needs an elevated administrator.  Asks for --yes unless --quiet or --json is given.\n"},
-    {"pending", NULL, "pending", "List requests waiting for consent (administrators)", NULL},
-    {"approve", NULL, "approve PENDING_ID", "Approve a pending request (administrators)", NULL},
-    {"deny", NULL, "deny PENDING_ID [--reason TEXT]", "Refuse a pending request (administrators)",
-     NULL},
-    {"policy", NULL, "policy", "Show the effective policy and where each value comes from", NULL},
-    {"explain", NULL, "explain tcp|udp PORT[-PORT] [--app PATH]",
-     "Show how policy would decide a request", NULL},
-    {"keygen", NULL, "keygen", "Create a key pair for signed requests", NULL},
-    {"sign", NULL, "sign", "Sign a request for an application", NULL},
-    {"verify", NULL, "verify", "Check a signed request", NULL},
+    {"pending", cmd_pending, "pending", "List requests waiting for consent (administrators)",
+     "Lists the requests that wait for an approver's decision: pending id, protocol, ports, the\n"
+     "lease length asked for, when it was asked, when it lapses, the user and the application.\n"
+     "Needs an elevated administrator.  With --quiet, one pending id per line.\n"},
+    {"approve", cmd_approve, "approve PENDING_ID", "Approve a pending request (administrators)",
+     "Grants the pending request: the service creates the lease and firewall rule, and the\n"
+     "requester receives the lease at its next poll.  The decision is remembered for the\n"
+     "application and scope (policy ConsentRememberSeconds).  Needs an elevated administrator.\n"
+     "With --quiet only the new lease id is printed.\n"},
+    {"deny", cmd_deny, "deny PENDING_ID [--reason TEXT]",
+     "Refuse a pending request (administrators)",
+     "Refuses the pending request; the requester's next poll gets \"refused by an approver\"\n"
+     "(exit code 5).  The reason is audited.  The refusal is remembered like an approval.\n"
+     "Needs an elevated administrator.\n"},
+    {"policy", cmd_policy, "policy", "Show the effective policy and where each value comes from",
+     "Shows every policy value the service decides with, and its source: Group Policy\n"
+     "(HKLM\\SOFTWARE\\Policies\\EdgeBroker, which wins), local (HKLM\\SOFTWARE\\EdgeBroker) or\n"
+     "default.  A value that is malformed where it is set shows its default.  Anyone may run it;\n"
+     "docs/policy.md explains every value.\n"},
+    {"explain", cmd_explain,
+     "explain tcp|udp PORT[-PORT] [--app PATH | --self] [--seconds N] [--signed FILE]",
+     "Show how policy would decide a request, creating nothing", help_explain},
+    {"keygen", cmd_keygen, "keygen --out NAME", "Create a key pair for signed requests",
+     "Creates an ECDSA P-256 key pair and prints its key id.  NAME.key holds the private key\n"
+     "and is created readable only by you (an owner-only access list, set when the file is\n"
+     "created); NAME.pub holds the public key, 130 hex digits, the format of the policy value\n"
+     "TrustedSignerKeys.  Existing files are never replaced.  With --quiet only the key id is\n"
+     "printed.\n"},
+    {"sign", cmd_sign,
+     "sign --key NAME.key [--image PATH | --image-hash HEX] [--path PATH] --protocol tcp|udp "
+     "--ports P[-P] [--not-before T] (--not-after T | --valid-for D) [--edge defer|allow] "
+     "[--comment TEXT] [--out FILE]",
+     "Sign a request for an application", help_sign},
+    {"verify", cmd_verify, "verify (--pub NAME.pub | --key-text HEX) FILE [--image PATH]",
+     "Check a signed request", help_verify},
     {"help", cmd_help, "help [VERB]", "Show help for edgectl or for one verb",
      "Without a verb: every verb, the global options and the exit codes.\n"},
 };
@@ -196,8 +269,6 @@ static int run(struct ctl *c, int argc, char **argv)
             ctl_print_verb_help(v);
             return CTL_EXIT_OK;
         }
-    if (!v->run)
-        return ctl_unavailable(c, v);
     return v->run(c, argc - i - 1, argv + i + 1);
 }
 

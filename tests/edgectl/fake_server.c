@@ -78,12 +78,44 @@ static int lease_by_id(const uint8_t id[EDGE_ID_SIZE])
     return 0;
 }
 
+/* Pending requests: n = 0 (0x55..., page 1) or 1 (0x66..., page 2). */
+static void fixed_pending(int n, edge_pending *p)
+{
+    uint64_t now = now_s();
+    memset(p, 0, sizeof(*p));
+    memset(p->id, n == 0 ? 0x55 : 0x66, EDGE_ID_SIZE);
+    memset(p->image_sha256, 0xab, EDGE_SHA256_SIZE);
+    p->owner_sid = edge_str_from_cstr(n == 0 ? OWN_SID : OTHER_SID);
+    p->image_path = edge_str_from_cstr(
+        n == 0 ? "C:\\Program Files\\Z\xc3\xbcrich Tools\\listener.exe" : "C:\\Games\\game.exe");
+    p->protocol = n == 0 ? EDGE_IPPROTO_TCP : EDGE_IPPROTO_UDP;
+    p->port_lo = n == 0 ? 50123 : 50000;
+    p->port_hi = n == 0 ? 50123 : 50010;
+    p->seconds = n == 0 ? 3600 : 86400;
+    p->flags = n == 0 ? EDGE_LEASE_F_KEEP_AFTER_EXIT : 0;
+    /* 30 s of margin either way, so the rounded "ago" and "in" texts are stable. */
+    p->created = now - (n == 0 ? 2 * 60 + 30 : 60 * 60 + 30);
+    p->expires = now + (n == 0 ? 7 * 60 + 30 : 50 * 60 + 30);
+}
+
+static void remember_text(char *dst, size_t cap, edge_str s)
+{
+    size_t n = s.ptr ? (s.len < cap - 1 ? s.len : cap - 1) : 0;
+    if (n)
+        memcpy(dst, s.ptr, n);
+    dst[n] = '\0';
+}
+
 /* Builds the reply to one decoded request into out; returns its length (0: drop the client). */
 static size_t answer(struct fake_server *fs, const edge_msg *req, const edge_frame_header *hdr,
                      uint8_t *out, size_t cap)
 {
     static edge_lease leases[3];
     static edge_check checks[4];
+    static edge_pending pendings[1];
+    static edge_policy_entry entries[5];
+    static edge_str trace[4];
+    static char trace_request[256], trace_decision[128];
     edge_msg rep;
     size_t len = 0;
     uint32_t st = req->type < 17 ? fs->status[req->type] : 0;
@@ -91,6 +123,12 @@ static size_t answer(struct fake_server *fs, const edge_msg *req, const edge_fra
 
     if (req->type < 17)
         fs->requests[req->type]++;
+    if (req->type == EDGE_MSG_REQUEST || req->type == EDGE_MSG_EXPLAIN) {
+        fs->seen_signed_len = req->u.lease_req.signed_request.len;
+        fs->seen_target_app = req->u.lease_req.target_app.ptr != NULL;
+    }
+    if (req->type == EDGE_MSG_DENY || req->type == EDGE_MSG_REVOKE)
+        remember_text(fs->seen_reason, sizeof(fs->seen_reason), req->u.id_req.reason);
     if (req->type == EDGE_MSG_HELLO)
         st = 0;
     if (st != 0 && st != EDGE_PENDING_CONSENT) {
@@ -186,6 +224,73 @@ static size_t answer(struct fake_server *fs, const edge_msg *req, const edge_fra
         break;
     case EDGE_MSG_PURGE:
         rep.u.purge_rep.removed = 3;
+        break;
+    case EDGE_MSG_PENDING:
+        /* Two pages, to prove edgectl follows next_cursor (docs/protocol.md §9.13). */
+        if (fs->pending_empty)
+            break;
+        fixed_pending(req->u.list_req.has_cursor ? 1 : 0, &pendings[0]);
+        rep.u.list_rep.items.items = pendings;
+        rep.u.list_rep.items.count = 1;
+        rep.u.list_rep.has_next_cursor = !req->u.list_req.has_cursor;
+        rep.u.list_rep.next_cursor = 1;
+        break;
+    case EDGE_MSG_APPROVE:
+    case EDGE_MSG_DENY: {
+        uint8_t want[EDGE_ID_SIZE];
+        memset(want, 0x55, EDGE_ID_SIZE);
+        if (memcmp(want, req->u.id_req.id, EDGE_ID_SIZE) != 0) {
+            edge_reply_encode_error(hdr, fake_epoch, EDGE_E_NOT_FOUND,
+                                    "no pending request with this id", 0, 0, out, cap, &len);
+            return len;
+        }
+        if (req->type == EDGE_MSG_APPROVE) {
+            /* The lease the pending request (fixed_pending 0) asked for. */
+            rep.u.lease_rep.has_lease = true;
+            fixed_lease(1, &rep.u.lease_rep.lease);
+        }
+        break;
+    }
+    case EDGE_MSG_POLICY:
+        entries[0].name = edge_str_from_cstr("Mode");
+        entries[0].value = edge_str_from_cstr("AllowListOnly");
+        entries[0].source = edge_str_from_cstr("policy");
+        entries[1].name = edge_str_from_cstr("AllowedApplications");
+        entries[1].value = edge_str_from_cstr("C:\\Program Files\\Z\xc3\xbcrich Tools\\**\\*.exe");
+        entries[1].source = edge_str_from_cstr("local");
+        entries[2].name = edge_str_from_cstr("AllowedPorts");
+        entries[2].value = edge_str_from_cstr("1024-65535");
+        entries[2].source = edge_str_from_cstr("default");
+        entries[3].name = edge_str_from_cstr("TrustedSignerKeys");
+        entries[3].value = edge_str_from_cstr("");
+        entries[3].source = edge_str_from_cstr("default");
+        entries[4].name = edge_str_from_cstr("EdgeTraversal");
+        entries[4].value = edge_str_from_cstr("DeferToApp");
+        entries[4].source = edge_str_from_cstr("default");
+        rep.u.entries_rep.items.items = entries;
+        rep.u.entries_rep.items.count = 5;
+        break;
+    case EDGE_MSG_EXPLAIN:
+        /* The trace echoes the request, so the golden files show what edgectl sent. */
+        snprintf(trace_request, sizeof(trace_request),
+                 "request: protocol %u, ports %u-%u, seconds %s, app %.*s, signed request %s",
+                 (unsigned)req->u.lease_req.protocol, (unsigned)req->u.lease_req.port_lo,
+                 (unsigned)req->u.lease_req.port_hi,
+                 req->u.lease_req.has_seconds ? "asked" : "default",
+                 req->u.lease_req.target_app.ptr ? (int)req->u.lease_req.target_app.len : 6,
+                 req->u.lease_req.target_app.ptr ? req->u.lease_req.target_app.ptr : "caller",
+                 req->u.lease_req.signed_request.ptr ? "present" : "none");
+        snprintf(trace_decision, sizeof(trace_decision), "decision: %s",
+                 edge_status_name(fs->explain_decision));
+        trace[0] = edge_str_from_cstr("Mode = AllowListOnly (policy)");
+        trace[1] = edge_str_from_cstr(trace_request);
+        trace[2] = edge_str_from_cstr(fs->explain_decision == EDGE_OK
+                                          ? "AllowedApplications (local): the image matches"
+                                          : "AllowedApplications (local): no pattern matches");
+        trace[3] = edge_str_from_cstr(trace_decision);
+        rep.u.explain_rep.decision = fs->explain_decision;
+        rep.u.explain_rep.trace.items = trace;
+        rep.u.explain_rep.trace.count = 4;
         break;
     default:
         edge_reply_encode_error(hdr, fake_epoch, EDGE_E_BAD_REQUEST, "not in the fake", 0, 0, out,

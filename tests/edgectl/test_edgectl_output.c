@@ -62,25 +62,6 @@ static void test_usage_errors(void **state)
         ctl_golden("usage_insecure_default_pipe", "--insecure-test-server status", NULL, NULL), 1);
 }
 
-static void test_unavailable_verbs_are_registered_not_faked(void **state)
-{
-    static const char *const verbs[] = {"pending", "approve", "deny", "policy",
-                                        "explain", "keygen",  "sign", "verify"};
-    struct ctl_run r;
-    size_t i;
-    (void)state;
-    assert_int_equal(ctl_golden("unavailable", "approve 5555", NULL, NULL), 11);
-    assert_int_equal(ctl_golden("unavailable_json", "--json policy", NULL, NULL), 11);
-    for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-        char args[64];
-        snprintf(args, sizeof(args), "%s", verbs[i]);
-        ctl_run(args, NULL, NULL, &r);
-        assert_int_equal(r.exit_code, 11);
-        assert_non_null(strstr(r.err, "is not available in this version"));
-        ctl_run_free(&r);
-    }
-}
-
 /* ---- verbs against the fake service ---- */
 
 static void test_list_table_and_json(void **state)
@@ -234,7 +215,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_lists_verbs_options_and_exit_codes),
         cmocka_unit_test(test_usage_errors),
-        cmocka_unit_test(test_unavailable_verbs_are_registered_not_faked),
         SERVED(test_list_table_and_json),
         SERVED(test_show),
         SERVED(test_status),
