@@ -51,6 +51,15 @@ edge_result verify_server(HANDLE pipe);
 ULONGLONG transport_deadline(uint32_t timeout_ms);
 DWORD transport_remaining(ULONGLONG deadline);
 /* Opens (waiting for a free instance until the deadline), sets message mode, verifies. */
+/*
+ * The access a client asks for on the service's pipe: read, write data, and write attributes
+ * (SetNamedPipeHandleState needs it for message read mode).  Not GENERIC_WRITE: on a pipe that
+ * also means FILE_APPEND_DATA, which is FILE_CREATE_PIPE_INSTANCE and denied to everyone but
+ * SYSTEM and Administrators, and FILE_WRITE_EA, which the pipe's DACL grants no one else; a
+ * standard user asking for GENERIC_WRITE would be refused by the service's DACL.
+ */
+#define TRANSPORT_PIPE_ACCESS (GENERIC_READ | FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES)
+
 edge_result transport_open(const wchar_t *name, bool verify, ULONGLONG deadline, HANDLE cancel,
                            HANDLE *out);
 edge_result transport_write(HANDLE pipe, const uint8_t *buf, size_t len, ULONGLONG deadline,

@@ -52,7 +52,7 @@ edge_result transport_open(const wchar_t *name, bool verify, ULONGLONG deadline,
     for (;;) {
         DWORD wait;
         /* SECURITY_IDENTIFICATION: the service may learn who we are but never act as us. */
-        h = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+        h = CreateFileW(name, TRANSPORT_PIPE_ACCESS, 0, NULL, OPEN_EXISTING,
                         FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
                         NULL);
         if (h != INVALID_HANDLE_VALUE)

@@ -29,7 +29,7 @@ static HANDLE open_idle(DWORD ms)
     HANDLE h;
 
     for (;;) {
-        h = CreateFileW(ITEST_PIPE, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+        h = CreateFileW(ITEST_PIPE, GENERIC_READ | FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES, 0, NULL, OPEN_EXISTING,
                         SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);
         if (h != INVALID_HANDLE_VALUE || GetLastError() != ERROR_PIPE_BUSY ||
             GetTickCount64() >= end)

@@ -41,7 +41,7 @@ DWORD itc_open(itc *c, const wchar_t *pipe, DWORD timeout_ms)
     if (!pipe)
         pipe = ITEST_PIPE;
     for (;;) {
-        h = CreateFileW(pipe, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+        h = CreateFileW(pipe, GENERIC_READ | FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES, 0, NULL, OPEN_EXISTING,
                         FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
                         NULL);
         if (h != INVALID_HANDLE_VALUE)
