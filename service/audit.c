@@ -61,6 +61,7 @@ static const struct audit_kind_info kind_table[AUDIT_KIND_COUNT_] = {
     [AUDIT_CLIENT_DROPPED] = {"client_dropped", 1700, WARN_T, AUDIT_LEVEL_VERBOSE, NULL},
     [AUDIT_PING] = {"ping", 1701, INFO_T, AUDIT_LEVEL_VERBOSE, NULL},
     [AUDIT_RECORDS_LOST] = {"audit_records_lost", 1900, WARN_T, MIN_L, NULL},
+    [AUDIT_EXPLAIN] = {"explain", 1702, INFO_T, AUDIT_LEVEL_VERBOSE, NULL},
 };
 
 static const struct audit_kind_info *kind_info(audit_kind kind)

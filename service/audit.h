@@ -77,6 +77,7 @@ typedef enum audit_kind {
     AUDIT_CLIENT_DROPPED, /* verbose only: protocol violation / timeout / rate limit */
     AUDIT_PING,           /* verbose only: status/ping requests */
     AUDIT_RECORDS_LOST,   /* written by the audit writer itself */
+    AUDIT_EXPLAIN,        /* verbose only: a decision explained (nothing created) */
     AUDIT_KIND_COUNT_
 } audit_kind;
 

@@ -3,6 +3,9 @@
  */
 #include "caller.h"
 #include "config.h"
+#include "edge/policy.h"
+
+#include <sddl.h>
 
 #include <bcrypt.h>
 #include <stdlib.h>
@@ -256,8 +259,27 @@ DWORD caller_read_token(HANDLE token, struct caller_identity *out)
     out->session_id = session;
     out->elevated = elevation.TokenIsElevated != 0;
     out->admin_member = member != FALSE;
-    out->is_admin = out->elevated && out->admin_member;
+    out->is_admin = caller_may_administer(out);
     return ERROR_SUCCESS;
+}
+
+bool caller_may_administer(const struct caller_identity *id)
+{
+    edge_policy_identity pid;
+    char *sid = NULL;
+    bool ok;
+
+    if (!id || id->sid_len == 0 || !IsValidSid((PSID)id->sid) ||
+        !ConvertSidToStringSidA((PSID)id->sid, &sid))
+        return false;
+    memset(&pid, 0, sizeof(pid));
+    pid.user_sid = sid;
+    pid.elevated = id->elevated;
+    pid.admin_member = id->admin_member;
+    pid.image_path = "";
+    ok = edge_policy_may_administer(&pid);
+    LocalFree(sid);
+    return ok;
 }
 
 /*

@@ -32,7 +32,7 @@ struct caller_identity {
     BYTE sid[CALLER_SID_MAX]; /* user SID of the pipe client's token */
     bool elevated;            /* TokenElevation */
     bool admin_member;        /* CheckTokenMembership(BUILTIN\Administrators) */
-    bool is_admin;            /* elevated && admin_member: may call administrator verbs */
+    bool is_admin;            /* caller_may_administer: may call administrator verbs */
     bool image_hash_cached;   /* the hash came from the cache (diagnostics, tests) */
 };
 
@@ -52,6 +52,13 @@ void caller_identity_clear(struct caller_identity *id);
 
 /* The waitable process handle (not a copy: valid while ID is), or NULL. */
 HANDLE caller_process_handle(const struct caller_identity *id);
+
+/*
+ * The administrator gate (admin verbs, target_app, LIST ALL): edge_policy_may_administer on the
+ * token facts of ID (elevated, member of BUILTIN\Administrators by SID, a user SID that is not
+ * anonymous).  caller_read_token sets is_admin from it; the verb table asks it directly.
+ */
+bool caller_may_administer(const struct caller_identity *id);
 
 /* True when both identities carry the same user SID. */
 bool caller_same_user(const struct caller_identity *a, const struct caller_identity *b);

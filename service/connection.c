@@ -48,7 +48,7 @@ edge_status conn_verb_check(const struct verb_row *row, const struct caller_iden
         return EDGE_E_PROTOCOL_STATE; /* CLOSING or anything unknown: nothing is allowed */
     if (!(row->states & (1u << (unsigned)state)))
         return EDGE_E_PROTOCOL_STATE;
-    if (row->who != VERB_ANY_CALLER && !(row->who == VERB_ADMIN && caller && caller->is_admin))
+    if (row->who != VERB_ANY_CALLER && !(row->who == VERB_ADMIN && caller_may_administer(caller)))
         return EDGE_E_ACCESS_DENIED;
     return EDGE_OK;
 }
@@ -204,10 +204,13 @@ enum conn_action conn_handle_frame(struct connection *c, const uint8_t *frame, s
     row = req.type < VERB_TABLE_SIZE ? &c->verbs->rows[req.type] : NULL;
     st = conn_verb_check(row, &c->caller, (int)c->state);
     if (st != EDGE_OK) {
+        /* conn_verb_check answers BAD_REQUEST only for a row without a handler. */
+        edge_str why = edge_str_from_cstr(
+            st == EDGE_E_BAD_REQUEST ? "verb not offered by this service" : NULL);
         c->refused++;
         /* Out-of-state requests are protocol violations; a refused admin verb is not. */
         act = st == EDGE_E_PROTOCOL_STATE ? CONN_ACTION_REPLY_CLOSE : CONN_ACTION_REPLY;
-        return error_reply(c, &hdr, st, none, 0, 0, act, out);
+        return error_reply(c, &hdr, st, why, 0, 0, act, out);
     }
     memset(&rep, 0, sizeof(rep));
     edge_msg_init_reply(&rep.msg, &hdr, c->verbs->epoch, EDGE_OK);

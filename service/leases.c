@@ -3,11 +3,9 @@
  */
 #include "leases_internal.h"
 #include "caller.h"
-#include "grant_policy.h"
 #include "reconcile.h"
 
 #include "edge/path.h"
-#include "edge/utf8.h"
 
 #include <bcrypt.h>
 #include <stdio.h>
@@ -91,17 +89,7 @@ edge_status leases_create(const struct leases_params *p, struct leases **out,
     InitializeSRWLock(&m->lock);
     InitializeSRWLock(&m->fwstate_lock);
     m->cfg = p->config;
-    if (m->cfg.max_seconds == 0 || m->cfg.max_seconds > EDGE_LEASE_SECONDS_MAX)
-        m->cfg.max_seconds = LEASES_DEFAULT_MAX_SECONDS;
-    if (m->cfg.default_seconds == 0 || m->cfg.default_seconds > m->cfg.max_seconds)
-        m->cfg.default_seconds = m->cfg.max_seconds < LEASES_DEFAULT_SECONDS
-                                     ? m->cfg.max_seconds
-                                     : LEASES_DEFAULT_SECONDS;
-    if (m->cfg.edge_option != EDGE_TRAVERSAL_ALLOW)
-        m->cfg.edge_option = EDGE_TRAVERSAL_DEFER_TO_APP;
-    if (m->cfg.profiles == 0)
-        m->cfg.profiles = EDGE_FW_PROFILE_ALL;
-    m->policy = p->policy;
+    lm_config_fix(&m->cfg);
     m->audit = p->audit;
     m->reconcile_interval_ms =
         p->reconcile_interval_ms ? p->reconcile_interval_ms : LEASES_DEFAULT_RECONCILE_MS;
@@ -176,50 +164,12 @@ void leases_destroy(struct leases *m)
     free(m);
 }
 
-void leases_get_config(const struct leases *m, struct leases_config *out)
-{
-    *out = m->cfg;
-}
-
 struct store *leases_store_for_test(struct leases *m)
 {
     return m->store;
 }
 
 /* ---- grant --------------------------------------------------------------------------------- */
-
-/* Canonical UTF-8 form of a UTF-16 image path into out (cap bytes).  EDGE_PATH_* result. */
-static edge_path_result canon_wide(const wchar_t *w, char *out, size_t cap)
-{
-    char *u;
-    size_t need = 0, n = w ? wcslen(w) : 0;
-    edge_path_result r;
-
-    if (!w || n == 0 || n > EDGE_PATH_MAX_BYTES)
-        return EDGE_PATH_E_EMPTY;
-    if (edge_utf16_to_utf8((const uint16_t *)w, n, NULL, 0, &need) != EDGE_UTF8_TOO_SMALL)
-        return EDGE_PATH_E_ENCODING;
-    u = malloc(need + 1);
-    if (!u)
-        return EDGE_PATH_E_NO_MEMORY;
-    if (edge_utf16_to_utf8((const uint16_t *)w, n, (uint8_t *)u, need, &need) != EDGE_UTF8_OK) {
-        free(u);
-        return EDGE_PATH_E_ENCODING;
-    }
-    r = edge_path_canonicalize(u, need, out, cap, NULL);
-    free(u);
-    return r;
-}
-
-static bool same_file_key(const char *a, const char *b)
-{
-    char ka[EDGE_MAX_PATH + 1], kb[EDGE_MAX_PATH + 1];
-
-    if (edge_path_key(a, strlen(a), ka, sizeof(ka), NULL) != EDGE_PATH_OK ||
-        edge_path_key(b, strlen(b), kb, sizeof(kb), NULL) != EDGE_PATH_OK)
-        return false;
-    return strcmp(ka, kb) == 0;
-}
 
 static edge_status validate_request(const struct leases_request *req, struct leases_result *res)
 {
@@ -229,8 +179,14 @@ static edge_status validate_request(const struct leases_request *req, struct lea
         lm_result(res, EDGE_E_BAD_REQUEST, "ports must satisfy 1 <= port_lo <= port_hi");
     else if (req->flags & ~(uint32_t)EDGE_LEASE_F_KNOWN)
         lm_result(res, EDGE_E_BAD_REQUEST, "unknown lease flags");
-    else if (req->has_seconds && (req->seconds == 0 || req->seconds > EDGE_LEASE_SECONDS_MAX))
+    else if (req->seconds == 0 || req->seconds > EDGE_LEASE_SECONDS_MAX)
         lm_result(res, EDGE_E_BAD_REQUEST, "seconds must be 1..31536000");
+    else if (req->edge_option != EDGE_TRAVERSAL_ALLOW &&
+             req->edge_option != EDGE_TRAVERSAL_DEFER_TO_APP)
+        lm_result(res, EDGE_E_BAD_REQUEST, "edge option must be ALLOW or DEFER_TO_APP");
+    else if (!req->owner_sid || !req->image_path || !req->image_sha256 ||
+             !edge_path_is_canonical(req->image_path))
+        lm_result(res, EDGE_E_BAD_REQUEST, "the lease names no usable owner or application");
     else
         return EDGE_OK;
     return res->status;
@@ -238,8 +194,7 @@ static edge_status validate_request(const struct leases_request *req, struct lea
 
 static void audit_grant(struct leases *m, audit_kind kind, edge_status st, const char *detail,
                         const struct caller_identity *caller, const edge_lease_info *lease,
-                        const struct leases_request *req, uint32_t seconds,
-                        const struct leases_result *res)
+                        const struct leases_request *req, const struct leases_result *res)
 {
     struct lm_audit_event ev;
 
@@ -251,83 +206,12 @@ static void audit_grant(struct leases *m, audit_kind kind, edge_status st, const
     ev.lease = lease;
     ev.req = req;
     ev.verb = "request";
-    ev.lease_seconds = seconds;
+    ev.lease_seconds = req->seconds;
     if (res && res->has_win32_error) {
         ev.has_hresult = true;
         ev.hresult = res->win32_error;
     }
     lm_audit(m, &ev);
-}
-
-/* The image the rule will be for: the caller's own, or (admin) target_app. */
-struct grant_image {
-    char path[EDGE_MAX_PATH + 1];
-    uint8_t sha256[EDGE_SHA256_SIZE];
-    bool other_app;
-    bool have_hash;
-};
-
-static edge_status resolve_image(const struct caller_identity *caller,
-                                 const struct leases_request *req, struct grant_image *img,
-                                 struct leases_result *res)
-{
-    char own[EDGE_MAX_PATH + 1];
-    edge_path_result r;
-
-    memset(img, 0, sizeof(*img));
-    r = canon_wide(caller->image_path, own, sizeof(own));
-    if (r != EDGE_PATH_OK) {
-        lm_result(res, EDGE_E_BAD_REQUEST, "the caller's image path is not usable (%s)",
-                  edge_path_result_name(r));
-        return res->status;
-    }
-    if (!req->target_app) {
-        memcpy(img->path, own, sizeof(own));
-        memcpy(img->sha256, caller->image_sha256, EDGE_SHA256_SIZE);
-        img->have_hash = true;
-        return EDGE_OK;
-    }
-    r = edge_path_canonicalize(req->target_app, req->target_app_len, img->path, sizeof(img->path),
-                               NULL);
-    if (r != EDGE_PATH_OK) {
-        lm_result(res, EDGE_E_BAD_REQUEST, "target_app is not an acceptable absolute path (%s)",
-                  edge_path_result_name(r));
-        return res->status;
-    }
-    img->other_app = !same_file_key(img->path, own);
-    if (!img->other_app) {
-        memcpy(img->sha256, caller->image_sha256, EDGE_SHA256_SIZE);
-        img->have_hash = true;
-    }
-    return EDGE_OK;
-}
-
-/* Admin acting for another executable: hash that file (only after the decision allowed it). */
-static edge_status hash_target(struct grant_image *img, struct leases_result *res)
-{
-    size_t need = 0;
-    uint16_t *w;
-    DWORD err;
-
-    if (img->have_hash)
-        return EDGE_OK;
-    if (edge_utf8_to_utf16((const uint8_t *)img->path, strlen(img->path), NULL, 0, &need) ==
-        EDGE_UTF8_INVALID)
-        return lm_result(res, EDGE_E_BAD_REQUEST, "target_app is not valid UTF-8"), res->status;
-    w = calloc(need + 1, sizeof(uint16_t));
-    if (!w)
-        return lm_result(res, EDGE_E_NO_MEMORY, NULL), EDGE_E_NO_MEMORY;
-    (void)edge_utf8_to_utf16((const uint8_t *)img->path, strlen(img->path), w, need, &need);
-    err = caller_image_sha256((const wchar_t *)w, img->sha256, NULL);
-    free(w);
-    if (err != ERROR_SUCCESS) {
-        lm_result(res, EDGE_E_BAD_REQUEST, "target_app %s cannot be read to hash it", img->path);
-        res->has_win32_error = true;
-        res->win32_error = err;
-        return res->status;
-    }
-    img->have_hash = true;
-    return EDGE_OK;
 }
 
 static struct leases_view *view_one(struct leases *m, const uint8_t id[EDGE_LEASE_ID_LEN],
@@ -346,20 +230,72 @@ static struct leases_view *view_one(struct leases *m, const uint8_t id[EDGE_LEAS
     return v;
 }
 
+struct quota_scan {
+    const edge_lease_info *like; /* owner and image of the refused lease */
+    bool by_owner;               /* the per-user quota (else the per-application one) */
+    uint64_t earliest;
+};
+
+static bool same_image(const edge_lease_info *a, const edge_lease_info *b)
+{
+    const char *p = a->image_path, *q = b->image_path;
+
+    if (memcmp(a->image_sha256, b->image_sha256, EDGE_LEASE_SHA256_LEN) != 0)
+        return false;
+    for (; *p && *q; p++, q++) {
+        char x = *p, y = *q;
+        if (x >= 'A' && x <= 'Z')
+            x = (char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z')
+            y = (char)(y - 'A' + 'a');
+        if (x != y)
+            return false;
+    }
+    return *p == *q;
+}
+
+static bool quota_visit(const edge_lease_info *l, void *arg)
+{
+    struct quota_scan *q = arg;
+
+    if (l->state == EDGE_LEASE_ENDING || (!q->by_owner && !same_image(l, q->like)))
+        return true;
+    if (l->expires < q->earliest)
+        q->earliest = l->expires;
+    return true;
+}
+
+/* Seconds until the earliest lease counting against the exhausted quota expires (lock held). */
+static uint32_t quota_retry_after(struct leases *m, const edge_lease_info *info, uint64_t now)
+{
+    struct quota_scan q;
+
+    memset(&q, 0, sizeof(q));
+    q.like = info;
+    q.earliest = UINT64_MAX;
+    q.by_owner = m->cfg.max_per_user &&
+                 edge_lease_table_count_owner(m->table, info->owner_sid) >= m->cfg.max_per_user;
+    if (q.by_owner)
+        edge_lease_table_foreach_owner(m->table, info->owner_sid, quota_visit, &q);
+    else
+        edge_lease_table_foreach(m->table, quota_visit, &q);
+    if (q.earliest == UINT64_MAX) /* the table's capacity: no single lease to wait for */
+        return LEASES_QUOTA_RETRY_SECONDS;
+    if (q.earliest <= now)
+        return 1; /* expired, about to be ended by the expiry timer */
+    return q.earliest - now > UINT32_MAX ? UINT32_MAX : (uint32_t)(q.earliest - now);
+}
+
 edge_status leases_grant(struct leases *m, const struct caller_identity *caller,
                          const struct leases_request *req, struct leases_view **out,
                          struct leases_result *res)
 {
     char why[EDGE_MAX_TEXT + 1];
-    struct grant_policy_request preq;
-    struct grant_decision dec;
-    struct grant_image img;
     edge_lease_quota quota;
     edge_lease_info info;
     edge_fw_rule_spec spec;
     edge_fw_result fwres;
-    char sid[EDGE_LEASE_SID_MAX_LEN + 1];
-    uint32_t seconds, ineffective = 0, warnings;
+    uint32_t ineffective = 0, warnings, retry = 0;
     bool gate = false;
     edge_status st;
 
@@ -367,60 +303,37 @@ edge_status leases_grant(struct leases *m, const struct caller_identity *caller,
     memset(&spec, 0, sizeof(spec));
     if (out)
         *out = NULL;
-    if (!m || !caller || !req || !out)
+    if (!m || !req || !out)
         return lm_result(res, EDGE_E_BAD_REQUEST, NULL), EDGE_E_BAD_REQUEST;
-    if (validate_request(req, res) != EDGE_OK || resolve_image(caller, req, &img, res) != EDGE_OK) {
-        audit_grant(m, AUDIT_REQUEST_DENIED, res->status, res->detail, caller, NULL, req, 0, res);
+    if (validate_request(req, res) != EDGE_OK) {
+        audit_grant(m, AUDIT_REQUEST_DENIED, res->status, res->detail, caller, NULL, req, res);
         return res->status;
     }
-    if (!lm_caller_sid(caller, sid, sizeof(sid))) {
-        lm_result(res, EDGE_E_BAD_REQUEST, "the caller's SID is not usable");
-        return res->status;
-    }
-    memset(&preq, 0, sizeof(preq));
-    preq.image_path = img.path;
-    preq.image_path_len = strlen(img.path);
-    preq.image_sha256 = img.have_hash ? img.sha256 : NULL;
-    preq.other_app = img.other_app;
-    grant_policy_decide(caller, &preq, m->policy, &dec);
-    if (dec.status == EDGE_OK)
-        (void)hash_target(&img, res);
-    if (dec.status != EDGE_OK || res->status != EDGE_OK) {
-        if (dec.status != EDGE_OK)
-            lm_result(res, dec.status, "%s", dec.reason);
-        audit_grant(m, AUDIT_REQUEST_DENIED, res->status, res->detail, caller, NULL, req, 0, res);
-        return res->status;
-    }
-    seconds = req->has_seconds ? req->seconds : m->cfg.default_seconds;
-    if (seconds > m->cfg.max_seconds)
-        seconds = m->cfg.max_seconds; /* policy may shorten (docs/protocol.md 9.5) */
-
     memset(&info, 0, sizeof(info));
     if (!BCRYPT_SUCCESS(
             BCryptGenRandom(NULL, info.id, sizeof(info.id), BCRYPT_USE_SYSTEM_PREFERRED_RNG)))
         return lm_result(res, EDGE_E_INTERNAL, "no random lease id"), EDGE_E_INTERNAL;
-    info.owner_sid = sid;
-    info.image_path = img.path;
-    memcpy(info.image_sha256, img.sha256, EDGE_SHA256_SIZE);
+    info.owner_sid = req->owner_sid;
+    info.image_path = req->image_path;
+    memcpy(info.image_sha256, req->image_sha256, EDGE_SHA256_SIZE);
     info.protocol = req->protocol;
     info.port_lo = req->port_lo;
     info.port_hi = req->port_hi;
-    info.edge_option = m->cfg.edge_option;
+    info.edge_option = req->edge_option;
     info.created = lm_now();
-    info.expires = info.created + seconds;
+    info.expires = info.created + req->seconds;
     info.flags = req->flags;
     info.state = EDGE_LEASE_RULE_PENDING;
-    info.owner_pid = caller->pid;
-    quota.max_per_owner = m->cfg.max_per_user;
-    quota.max_per_image = m->cfg.max_per_app;
+    info.owner_pid = caller ? caller->pid : 0;
 
+    /* Under the gate: the profiles (leases_set_config) cannot change until the rule is made. */
+    AcquireSRWLockShared(&m->gate);
+    gate = true;
     st = reconcile_spec_from_lease(&info, m->cfg.profiles, &spec);
     if (st != EDGE_OK) {
         lm_result(res, st, "the lease cannot be expressed as a firewall rule");
         goto denied;
     }
-    AcquireSRWLockShared(&m->gate);
-    gate = true;
     AcquireSRWLockExclusive(&m->lock);
     if (m->stopping) {
         ReleaseSRWLockExclusive(&m->lock);
@@ -428,7 +341,11 @@ edge_status leases_grant(struct leases *m, const struct caller_identity *caller,
         res->retry_after = 5;
         goto denied;
     }
+    quota.max_per_owner = m->cfg.max_per_user;
+    quota.max_per_image = m->cfg.max_per_app;
     st = edge_lease_table_add(m->table, &info, &quota);
+    if (st == EDGE_E_QUOTA)
+        retry = quota_retry_after(m, &info, info.created);
     if (st == EDGE_OK && lm_persist(m) != EDGE_OK) {
         (void)edge_lease_table_remove(m->table, info.id);
         st = EDGE_E_STORAGE;
@@ -436,15 +353,19 @@ edge_status leases_grant(struct leases *m, const struct caller_identity *caller,
     ReleaseSRWLockExclusive(&m->lock);
     if (st != EDGE_OK) {
         if (st == EDGE_E_QUOTA)
-            lm_result(res, st, "quota reached: at most %lu leases per user and %lu per application",
-                      (unsigned long)m->cfg.max_per_user, (unsigned long)m->cfg.max_per_app);
+            lm_result(res, st,
+                      "quota reached: at most %lu leases per user (MaxLeasesPerUser) and %lu per "
+                      "application (MaxLeasesPerApp)",
+                      (unsigned long)quota.max_per_owner, (unsigned long)quota.max_per_image);
         else if (st == EDGE_E_CONFLICT)
             lm_result(res, st, "the ports are already leased to another application");
         else if (st == EDGE_E_STORAGE)
             lm_result(res, st, "the lease could not be persisted; nothing was changed");
         else
             lm_result(res, st, "the lease was refused by the lease table");
-        if (st == EDGE_E_QUOTA || st == EDGE_E_STORAGE)
+        if (st == EDGE_E_QUOTA)
+            res->retry_after = retry;
+        else if (st == EDGE_E_STORAGE)
             res->retry_after = 30;
         goto denied;
     }
@@ -503,11 +424,11 @@ edge_status leases_grant(struct leases *m, const struct caller_identity *caller,
     AcquireSRWLockShared(&m->lock);
     *out = view_one(m, info.id, ineffective, warnings, why);
     ReleaseSRWLockShared(&m->lock);
-    if (!(info.flags & EDGE_LEASE_F_KEEP_AFTER_EXIT))
+    if (caller && !(info.flags & EDGE_LEASE_F_KEEP_AFTER_EXIT))
         lm_watch_process(m, caller);
     res->status = EDGE_OK;
     res->warnings = warnings;
-    (void)snprintf(res->detail, sizeof(res->detail), "%s", dec.reason);
+    (void)snprintf(res->detail, sizeof(res->detail), "%s", req->reason ? req->reason : "");
     {
         struct lm_audit_event ev;
         memset(&ev, 0, sizeof(ev));
@@ -517,12 +438,12 @@ edge_status leases_grant(struct leases *m, const struct caller_identity *caller,
         ev.lease = &info;
         ev.req = req;
         ev.verb = "request";
-        ev.lease_seconds = seconds;
+        ev.lease_seconds = req->seconds;
         ev.has_hresult = true;
         ev.hresult = 0;
         lm_audit(m, &ev);
     }
-    audit_grant(m, AUDIT_REQUEST_GRANTED, EDGE_OK, dec.reason, caller, &info, req, seconds, NULL);
+    audit_grant(m, AUDIT_REQUEST_GRANTED, EDGE_OK, req->reason, caller, &info, req, NULL);
     if (!*out) {
         /* Granted and in force; only the reply could not be built.  The client may SHOW it. */
         lm_result(res, EDGE_E_NO_MEMORY, "granted, but the reply could not be built");
@@ -533,8 +454,30 @@ denied:
     if (gate)
         ReleaseSRWLockShared(&m->gate);
     reconcile_spec_free(&spec);
-    audit_grant(m, AUDIT_REQUEST_DENIED, res->status, res->detail, caller, NULL, req, seconds, res);
+    audit_grant(m, AUDIT_REQUEST_DENIED, res->status, res->detail, caller, NULL, req, res);
     return res->status;
+}
+
+edge_status leases_adopt(struct leases *m, const struct caller_identity *caller,
+                         const uint8_t id[EDGE_ID_SIZE])
+{
+    char sid[EDGE_LEASE_SID_MAX_LEN + 1];
+    edge_lease_info info;
+    bool ok, watch = false;
+
+    if (!m || !caller || !lm_caller_sid(caller, sid, sizeof(sid)))
+        return EDGE_E_NOT_FOUND;
+    AcquireSRWLockExclusive(&m->lock);
+    ok = edge_lease_table_get(m->table, id, &info) && info.state != EDGE_LEASE_ENDING &&
+         strcmp(info.owner_sid, sid) == 0;
+    if (ok) {
+        (void)edge_lease_table_set_owner_pid(m->table, id, caller->pid);
+        watch = !(info.flags & EDGE_LEASE_F_KEEP_AFTER_EXIT);
+    }
+    ReleaseSRWLockExclusive(&m->lock);
+    if (watch)
+        lm_watch_process(m, caller);
+    return ok ? EDGE_OK : EDGE_E_NOT_FOUND;
 }
 
 /* ---- renew, show --------------------------------------------------------------------------- */
@@ -555,10 +498,10 @@ edge_status leases_renew(struct leases *m, const struct caller_identity *caller,
     if (has_seconds && (seconds == 0 || seconds > EDGE_LEASE_SECONDS_MAX))
         return lm_result(res, EDGE_E_BAD_REQUEST, "seconds must be 1..31536000"), res->status;
     (void)lm_caller_sid(caller, sid, sizeof(sid));
-    /* Absent seconds: the configured default length (the original length is not recorded). */
-    want = has_seconds ? seconds : m->cfg.default_seconds;
     warnings = lm_current_warnings(m, &ineffective, why, sizeof(why));
     AcquireSRWLockExclusive(&m->lock);
+    /* Absent seconds: DefaultLeaseSeconds (the original length is not recorded). */
+    want = has_seconds ? seconds : m->cfg.default_seconds;
     if (!edge_lease_table_get(m->table, id, &info) || !lm_caller_may(caller, sid, &info) ||
         info.state == EDGE_LEASE_ENDING) {
         ReleaseSRWLockExclusive(&m->lock);
@@ -571,7 +514,7 @@ edge_status leases_renew(struct leases *m, const struct caller_identity *caller,
         return lm_result(res, EDGE_E_NO_MEMORY, NULL), EDGE_E_NO_MEMORY;
     }
     st = edge_lease_table_renew(m->table, id, lm_now(), want, m->cfg.max_seconds, NULL);
-    if (st == EDGE_OK && lm_persist(m) != EDGE_OK) {
+    if (st == EDGE_OK && lm_persist_renewal(m, old) != EDGE_OK) {
         lm_table_restore(m, old);
         (void)lm_persist(m);
         st = EDGE_E_STORAGE;

@@ -6,9 +6,21 @@
  * EDGE_E_STORAGE), and the firewall backend (firewall.h).  It audits every decision and change to
  * a borrowed audit log.
  *
- * Grant: validate -> grant_policy_decide -> quotas -> random lease id -> table (RULE_PENDING) +
- * persist -> firewall rule (no lock held during the COM call) -> ACTIVE + persist -> reply.  If the
- * firewall fails, the lease is removed again and the firewall status and HRESULT are returned.
+ * Grant (of a request the policy engine already allowed; service/authz.c decides): validate ->
+ * quotas -> random lease id -> table (RULE_PENDING) + persist -> firewall rule (no lock held during
+ * the COM call) -> ACTIVE + persist -> reply.  If the firewall fails, the lease is removed again
+ * and the firewall status and HRESULT are returned.
+ *
+ * Durability (docs/performance.md, "Renewal persistence"): grants and every end of a lease are on
+ * disk before they are answered.  A renewal only moves an expiry later (edge_lease_table_renew)
+ * and is a deferred save (lm_persist_renewal, store_save_deferred): on disk within STORE_DEFER_MS
+ * (1 s) or at leases_destroy, coalesced with the other renewals of that second.  A crash before
+ * then loses only those renewals: the previous generation, with the previous expiry, loads.  With
+ * the store's defer delay 0 renewals are synchronous again.
+ *
+ * Configuration: the values the manager needs from the effective policy (quotas, default and
+ * maximum lease, profiles) are copied in at create and replaced live by leases_set_config when the
+ * policy source reloads; the policy source (policy_source.h) is their only reader.
  *
  * End (release, revoke, expiry, client exit, purge): ENDING + persist -> remove the rule -> remove
  * the lease + persist.  When the rule cannot be removed the lease stays ENDING and reconcile
@@ -37,54 +49,49 @@
 #include "firewall.h"
 
 struct caller_identity;
-struct grant_policy_config;
+struct edge_policy;
 struct leases;
 
-/* Local configuration (HKLM\SOFTWARE\EdgeBroker; the policy issue replaces this later). */
-#define LEASES_CONFIG_KEY L"SOFTWARE\\EdgeBroker"
-
-#define LEASES_DEFAULT_MAX_PER_USER       16u
-#define LEASES_DEFAULT_MAX_PER_APP        32u
-#define LEASES_DEFAULT_SECONDS            3600u
-#define LEASES_DEFAULT_MAX_SECONDS        86400u
 #define LEASES_DEFAULT_RECONCILE_MS       (5u * 60u * 1000u)
 #define LEASES_DEFAULT_RETRY_INITIAL_MS   1000u
 #define LEASES_DEFAULT_RETRY_MAX_MS       (5u * 60u * 1000u)
 #define LEASES_DEFAULT_FWSTATE_MAX_AGE_MS 30000u
+/* retry_after of EDGE_E_QUOTA when the whole table is full (no one lease to wait for). */
+#define LEASES_QUOTA_RETRY_SECONDS 30u
 
+/* What the manager takes from the effective policy (docs/policy.md). */
 struct leases_config {
-    uint32_t max_per_user;    /* MaxLeasesPerUser (REG_DWORD); 0 = no limit */
-    uint32_t max_per_app;     /* MaxLeasesPerApp (REG_DWORD); 0 = no limit */
-    uint32_t default_seconds; /* DefaultLeaseSeconds (REG_DWORD), 1..max_seconds */
-    uint32_t max_seconds;     /* MaxLeaseSeconds (REG_DWORD), 1..EDGE_LEASE_SECONDS_MAX */
-    uint32_t edge_option;     /* EdgeTraversal (REG_SZ "DeferToApp" | "Allow"): EDGE_TRAVERSAL_* */
-    uint32_t profiles;        /* Profiles: REG_DWORD mask of EDGE_FW_PROFILE_DOMAIN/PRIVATE/PUBLIC,
-                                 or REG_SZ "Domain,Private,Public" / "All"; EDGE_FW_PROFILE_ALL */
+    uint32_t max_per_user; /* MaxLeasesPerUser */
+    uint32_t max_per_app;  /* MaxLeasesPerApp */
+    uint32_t
+        default_seconds;  /* DefaultLeaseSeconds, capped to max_seconds (renew without seconds) */
+    uint32_t max_seconds; /* MaxLeaseSeconds (renew) */
+    uint32_t profiles;    /* Profiles: EDGE_FW_PROFILE_* mask, or EDGE_FW_PROFILE_ALL */
 };
 
-/* Safe defaults: 16 per user, 32 per application, 1 h default, 24 h max, DEFER_TO_APP, all. */
+/* The values of a policy (edge/policy.h), e.g. of a policy_source snapshot. */
+void leases_config_from_policy(const struct edge_policy *p, struct leases_config *out);
+
+/* The documented policy defaults (edge_policy_init_defaults). */
 void leases_config_defaults(struct leases_config *cfg);
 
 /*
- * Reads ROOT\SUBKEY (64-bit view; the service passes HKEY_LOCAL_MACHINE, LEASES_CONFIG_KEY) over
- * the defaults.  A missing key or value keeps the default; a malformed value keeps the default and
- * is described in problems (may be NULL; NUL-terminated, truncated to problems_size).  Returns
- * the number of malformed values.
+ * Replaces the configuration in force (policy reload).  Grants and renewals that start afterwards
+ * use it; a reconcile pass re-applies the profiles to existing rules.  Values out of range are
+ * corrected as at create.
  */
-uint32_t leases_config_load(HKEY root, const wchar_t *subkey, struct leases_config *cfg,
-                            char *problems, size_t problems_size);
+void leases_set_config(struct leases *m, const struct leases_config *cfg);
 
 struct leases_params {
     const wchar_t *state_dir; /* required: the store's directory */
     struct leases_config config;
-    const struct grant_policy_config *policy; /* borrowed; outlives the manager; NULL = empty */
-    audit_log *audit;                         /* borrowed; may be NULL */
-    const uint8_t *epoch;                     /* EDGE_ID_SIZE bytes for the start record, or NULL */
-    edge_fw_config fw;                        /* firewall backend timeouts (0 = defaults) */
-    uint32_t reconcile_interval_ms;           /* 0 = LEASES_DEFAULT_RECONCILE_MS */
-    uint32_t retry_initial_ms;                /* 0 = LEASES_DEFAULT_RETRY_INITIAL_MS */
-    uint32_t retry_max_ms;                    /* 0 = LEASES_DEFAULT_RETRY_MAX_MS */
-    uint32_t fwstate_max_age_ms;              /* 0 = LEASES_DEFAULT_FWSTATE_MAX_AGE_MS */
+    audit_log *audit;               /* borrowed; may be NULL */
+    const uint8_t *epoch;           /* EDGE_ID_SIZE bytes for the start record, or NULL */
+    edge_fw_config fw;              /* firewall backend timeouts (0 = defaults) */
+    uint32_t reconcile_interval_ms; /* 0 = LEASES_DEFAULT_RECONCILE_MS */
+    uint32_t retry_initial_ms;      /* 0 = LEASES_DEFAULT_RETRY_INITIAL_MS */
+    uint32_t retry_max_ms;          /* 0 = LEASES_DEFAULT_RETRY_MAX_MS */
+    uint32_t fwstate_max_age_ms;    /* 0 = LEASES_DEFAULT_FWSTATE_MAX_AGE_MS */
 };
 
 /*
@@ -111,16 +118,21 @@ struct leases_result {
     char detail[EDGE_MAX_TEXT + 1];
 };
 
-/* A REQUEST as the manager sees it (copied out of the decoded frame by the verb). */
+/*
+ * A lease to create, as the policy engine allowed it (service/authz.c): for whom, for which
+ * application, and the effective values the decision returned.
+ */
 struct leases_request {
     uint8_t protocol; /* EDGE_IPPROTO_TCP / _UDP */
     uint16_t port_lo;
     uint16_t port_hi;
-    bool has_seconds;
-    uint32_t seconds;
-    uint32_t flags;         /* EDGE_LEASE_F_* */
-    const char *target_app; /* UTF-8 view, not terminated; NULL = the caller's own image */
-    uint32_t target_app_len;
+    uint32_t seconds;            /* effective length (edge_policy_decision.lease_seconds) */
+    uint32_t flags;              /* EDGE_LEASE_F_* */
+    uint8_t edge_option;         /* EDGE_TRAVERSAL_* (edge_policy_decision.edge_option) */
+    const char *owner_sid;       /* the user the lease is for, "S-1-..." */
+    const char *image_path;      /* canonical UTF-8 path of the application */
+    const uint8_t *image_sha256; /* EDGE_SHA256_SIZE bytes */
+    const char *reason; /* why it was allowed (audited with request_granted); may be NULL */
 };
 
 /*
@@ -140,20 +152,31 @@ edge_status leases_create(const struct leases_params *params, struct leases **ou
 void leases_destroy(struct leases *m);
 
 /*
- * Grants a lease to CALLER (identity from the pipe) for REQ.  On EDGE_OK *out receives a view of
- * one lease (free it).  Other statuses: EDGE_E_BAD_REQUEST, EDGE_E_IDENTITY_MISMATCH,
- * EDGE_E_DENIED, EDGE_E_QUOTA, EDGE_E_CONFLICT, EDGE_E_STORAGE, EDGE_E_FIREWALL*, EDGE_E_TIMEOUT,
- * EDGE_E_NO_MEMORY, EDGE_E_SHUTTING_DOWN.  res (required) is always filled.
+ * Creates the lease REQ describes (already allowed by policy).  CALLER (identity from the pipe) is
+ * audited and, unless KEEP_AFTER_EXIT, the lease ends when its process exits; CALLER NULL (a lease
+ * an approver created) binds it to no process until leases_adopt.  On EDGE_OK *out receives a
+ * view of one lease (free it).  Other statuses: EDGE_E_BAD_REQUEST, EDGE_E_QUOTA (retry_after =
+ * seconds until the earliest lease counting against the exhausted quota expires), EDGE_E_CONFLICT,
+ * EDGE_E_STORAGE, EDGE_E_FIREWALL*, EDGE_E_TIMEOUT, EDGE_E_NO_MEMORY, EDGE_E_SHUTTING_DOWN.
+ * res (required) is always filled.
  */
 edge_status leases_grant(struct leases *m, const struct caller_identity *caller,
                          const struct leases_request *req, struct leases_view **out,
                          struct leases_result *res);
 
 /*
- * Renews lease ID (owner or administrator) by SECONDS (has_seconds false: the lease's original
- * length), capped by MaxLeaseSeconds.  *out as for grant.  EDGE_E_NOT_FOUND also when the caller
- * may not see the lease or it has ended (ENDING); EDGE_E_EXPIRED for an expired lease;
- * EDGE_E_STORAGE.
+ * The requester collected a lease an approver created for it (consent): binds lease ID to
+ * CALLER's process, which must be the owner (same SID), so that unless KEEP_AFTER_EXIT it ends
+ * when that process exits.  Returns EDGE_OK or EDGE_E_NOT_FOUND (gone, ending, another owner).
+ */
+edge_status leases_adopt(struct leases *m, const struct caller_identity *caller,
+                         const uint8_t id[EDGE_ID_SIZE]);
+
+/*
+ * Renews lease ID (owner or administrator) by SECONDS (has_seconds false: DefaultLeaseSeconds;
+ * the original length is not recorded), capped by MaxLeaseSeconds.  *out as for grant.
+ * EDGE_E_NOT_FOUND also when the caller may not see the lease or it has ended (ENDING);
+ * EDGE_E_EXPIRED for an expired lease; EDGE_E_STORAGE.
  */
 edge_status leases_renew(struct leases *m, const struct caller_identity *caller,
                          const uint8_t id[EDGE_ID_SIZE], bool has_seconds, uint32_t seconds,
@@ -240,8 +263,8 @@ edge_status leases_firewall_state(struct leases *m, bool fresh, edge_fw_state *o
 uint32_t leases_assess(const struct leases *m, const edge_fw_state *state, uint32_t *ineffective,
                        char *why, size_t why_size);
 
-/* The configuration in force (copied at create). */
-void leases_get_config(const struct leases *m, struct leases_config *out);
+/* The configuration in force (create, then leases_set_config). */
+void leases_get_config(struct leases *m, struct leases_config *out);
 
 /* The store, for tests that inject write faults (store_set_write_limit); not for the service. */
 struct store *leases_store_for_test(struct leases *m);

@@ -5,7 +5,7 @@
  *   lease_timers.c     the expiry timer and the client-exit waits
  *   lease_reconcile.c  reconcile passes, back-off, the periodic timer
  *   lease_support.c    persistence, audit records, views, time, firewall-state cache
- *   lease_config.c     local configuration from the registry
+ *   lease_config.c     configuration from the effective policy, applied live
  *
  * Locks, always taken in this order and never the other way round:
  *   gate  SRWLOCK.  Shared by every operation that changes a lease AND touches the firewall
@@ -39,8 +39,7 @@ struct leases {
     struct store *store;
     edge_fw_backend *fw;
     audit_log *audit;
-    const struct grant_policy_config *policy;
-    struct leases_config cfg;
+    struct leases_config cfg; /* written under gate AND lock exclusive (leases_set_config) */
     uint32_t reconcile_interval_ms;
     uint32_t retry_initial_ms;
     uint32_t retry_max_ms;
@@ -76,6 +75,11 @@ enum lm_end_reason {
     LM_END_PURGED = 4
 };
 
+/* ---- lease_config.c ---- */
+
+/* Corrects out-of-range values (0 or above the protocol maximum) to safe ones. */
+void lm_config_fix(struct leases_config *cfg);
+
 /* ---- lease_support.c ---- */
 
 uint64_t lm_now(void);    /* unix seconds */
@@ -83,6 +87,17 @@ uint64_t lm_now_ms(void); /* unix milliseconds */
 
 /* Persists the table (lock held exclusively).  Clears/sets dirty.  EDGE_OK or EDGE_E_STORAGE. */
 edge_status lm_persist(struct leases *m);
+
+/*
+ * Persists a renewal of OLD (the lease as it was before; lock held exclusively).  A renewal that
+ * moved the expiry later is a deferred save (store_save_deferred: on disk within STORE_DEFER_MS,
+ * flushed at leases_destroy): a crash before then only leaves the previous expiry on disk, which
+ * the lease had already been granted; the client learns it by re-validating after the restart
+ * (new epoch), and expiry ends the lease if that time has passed.  A renewal that shortened the
+ * expiry is saved synchronously (lm_persist), so a crash can never lengthen a lease.
+ * EDGE_OK, or EDGE_E_STORAGE only from a synchronous save (then as lm_persist).
+ */
+edge_status lm_persist_renewal(struct leases *m, const edge_lease_info *old);
 
 /* Sets the result; detail is a printf format (may be NULL). */
 void lm_result(struct leases_result *res, edge_status st, const char *fmt, ...);

@@ -1,20 +1,17 @@
 /*
- * The service's verbs (everything but hello and ping, which connection.c implements) and their
- * shared state: audit trail, local configuration, lease manager (see verbs.h).
+ * The service's lease and health verbs and the verbs' shared state: audit trail, authorization
+ * (policy source, consent), lease manager (see verbs.h).  The authorization verbs (request,
+ * pending, approve, deny, policy, explain) are in verbs_authz.c.
  *
- * Data directory: %ProgramData%\EdgeBroker, or the directory named by the environment variable
- * EDGE_STATE_DIR (tests and development).  Local configuration: HKLM\SOFTWARE\EdgeBroker, or
- * HKCU\<EDGE_CONFIG_KEY> when that variable is set (tests).  Both variables come from the
- * service's own environment, which only administrators can change.
- *
- * Verbs not offered until the authorization issue lands (rows left empty, so they answer
- * EDGE_E_BAD_REQUEST): pending, approve, deny, policy, explain.
+ * Data directory: verbs_config.state_dir, else %ProgramData%\EdgeBroker or the directory named by
+ * the environment variable EDGE_STATE_DIR (development; the service's own environment, which only
+ * administrators can change).  Policy: verbs_config's keys, else HKLM\SOFTWARE\Policies\EdgeBroker
+ * over HKLM\SOFTWARE\EdgeBroker (policy_source.h).
  */
-#include "verbs.h"
+#include "verbs_internal.h"
 #include "audit.h"
 #include "caller.h"
 #include "connection.h"
-#include "grant_policy.h"
 #include "leases.h"
 #include "log.h"
 
@@ -23,49 +20,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VERBS_DIR_CHARS 1024u
-/* Room a LIST reply needs besides its records: envelope (status, epoch, detail, warnings) and
- * the list and cursor headers. */
-#define VERBS_LIST_OVERHEAD                                                                        \
-    (EDGE_FRAME_HEADER_SIZE + 12u + 24u + 8u + EDGE_MAX_TEXT + 12u + 8u + 12u)
 #define VERBS_MAX_CHECKS 20u
 
-struct verbs_ctx {
-    audit_log *audit;
-    struct grant_policy_config policy;
-    struct leases *leases;
-    wchar_t dir[VERBS_DIR_CHARS];
-};
-
-static struct verbs_ctx *ctx_of(struct connection *c)
+struct verbs_ctx *verbs_ctx_of(struct connection *c)
 {
     return (struct verbs_ctx *)c->service_ctx;
+}
+
+edge_status verbs_reply_text(struct verb_reply *rep, edge_status st, const char *detail,
+                             bool has_win32_error, uint32_t win32_error, uint32_t retry_after)
+{
+    char *copy = NULL;
+
+    if (detail && detail[0]) {
+        size_t n = strlen(detail);
+        copy = malloc(n + 1);
+        if (copy)
+            memcpy(copy, detail, n + 1);
+    }
+    free(rep->owned);
+    rep->owned = copy;
+    if (copy)
+        rep->msg.env.detail = edge_str_from_cstr(copy);
+    if (has_win32_error) {
+        rep->msg.env.has_win32_error = true;
+        rep->msg.env.win32_error = win32_error;
+    }
+    if (retry_after) {
+        rep->msg.env.has_retry_after = true;
+        rep->msg.env.retry_after = retry_after;
+    }
+    return st;
 }
 
 /* Hands a leases_result to the reply: status, detail (copied into an owned block), error. */
 static edge_status reply_error(struct verb_reply *rep, const struct leases_result *res)
 {
-    char *detail = NULL;
-
-    if (res->detail[0]) {
-        size_t n = strlen(res->detail);
-        detail = malloc(n + 1);
-        if (detail)
-            memcpy(detail, res->detail, n + 1);
-    }
-    free(rep->owned);
-    rep->owned = detail;
-    if (detail)
-        rep->msg.env.detail = edge_str_from_cstr(detail);
-    if (res->has_win32_error) {
-        rep->msg.env.has_win32_error = true;
-        rep->msg.env.win32_error = res->win32_error;
-    }
-    if (res->retry_after) {
-        rep->msg.env.has_retry_after = true;
-        rep->msg.env.retry_after = res->retry_after;
-    }
-    return res->status == EDGE_OK ? EDGE_E_INTERNAL : res->status;
+    return verbs_reply_text(rep, res->status == EDGE_OK ? EDGE_E_INTERNAL : res->status,
+                            res->detail, res->has_win32_error, res->win32_error, res->retry_after);
 }
 
 static void set_warnings(struct verb_reply *rep, uint32_t warnings)
@@ -76,8 +68,7 @@ static void set_warnings(struct verb_reply *rep, uint32_t warnings)
     }
 }
 
-/* A one-lease reply (request, renew, show) from a view, which becomes the owned block. */
-static edge_status reply_lease(struct verb_reply *rep, struct leases_view *v)
+edge_status verbs_reply_lease(struct verb_reply *rep, struct leases_view *v)
 {
     rep->owned = v;
     rep->msg.u.lease_rep.has_lease = true;
@@ -91,45 +82,16 @@ static edge_status reply_lease(struct verb_reply *rep, struct leases_view *v)
 
 /* ---- lease verbs --------------------------------------------------------------------------- */
 
-static edge_status verb_request(struct connection *c, const edge_msg *req, struct verb_reply *rep)
-{
-    const edge_lease_req *r = &req->u.lease_req;
-    struct leases_request lr;
-    struct leases_result res;
-    struct leases_view *v = NULL;
-
-    memset(&lr, 0, sizeof(lr));
-    lr.protocol = r->protocol;
-    lr.port_lo = r->port_lo;
-    lr.port_hi = r->has_port_hi ? r->port_hi : r->port_lo;
-    lr.has_seconds = r->has_seconds;
-    lr.seconds = r->seconds;
-    lr.flags = r->has_flags ? r->flags : 0;
-    lr.target_app = r->target_app.ptr;
-    lr.target_app_len = r->target_app.len;
-    if (r->signed_request.ptr) {
-        /* Not verified before the signed-request issue lands: never grant on its strength. */
-        memset(&res, 0, sizeof(res));
-        res.status = EDGE_E_BAD_SIGNATURE;
-        (void)snprintf(res.detail, sizeof(res.detail),
-                       "signed requests are not supported by this service version");
-        return reply_error(rep, &res);
-    }
-    if (leases_grant(ctx_of(c)->leases, &c->caller, &lr, &v, &res) != EDGE_OK)
-        return reply_error(rep, &res);
-    return reply_lease(rep, v);
-}
-
 static edge_status verb_renew(struct connection *c, const edge_msg *req, struct verb_reply *rep)
 {
     const edge_renew_req *r = &req->u.renew_req;
     struct leases_result res;
     struct leases_view *v = NULL;
 
-    if (leases_renew(ctx_of(c)->leases, &c->caller, r->lease_id, r->has_seconds, r->seconds, &v,
-                     &res) != EDGE_OK)
+    if (leases_renew(verbs_ctx_of(c)->leases, &c->caller, r->lease_id, r->has_seconds, r->seconds,
+                     &v, &res) != EDGE_OK)
         return reply_error(rep, &res);
-    return reply_lease(rep, v);
+    return verbs_reply_lease(rep, v);
 }
 
 static edge_status verb_show(struct connection *c, const edge_msg *req, struct verb_reply *rep)
@@ -137,16 +99,16 @@ static edge_status verb_show(struct connection *c, const edge_msg *req, struct v
     struct leases_result res;
     struct leases_view *v = NULL;
 
-    if (leases_show(ctx_of(c)->leases, &c->caller, req->u.id_req.id, &v, &res) != EDGE_OK)
+    if (leases_show(verbs_ctx_of(c)->leases, &c->caller, req->u.id_req.id, &v, &res) != EDGE_OK)
         return reply_error(rep, &res);
-    return reply_lease(rep, v);
+    return verbs_reply_lease(rep, v);
 }
 
 static edge_status verb_release(struct connection *c, const edge_msg *req, struct verb_reply *rep)
 {
     struct leases_result res;
 
-    if (leases_release(ctx_of(c)->leases, &c->caller, req->u.id_req.id, &res) != EDGE_OK)
+    if (leases_release(verbs_ctx_of(c)->leases, &c->caller, req->u.id_req.id, &res) != EDGE_OK)
         return reply_error(rep, &res);
     return EDGE_OK;
 }
@@ -156,8 +118,8 @@ static edge_status verb_revoke(struct connection *c, const edge_msg *req, struct
     struct leases_result res;
     const edge_id_req *r = &req->u.id_req;
 
-    if (leases_revoke(ctx_of(c)->leases, &c->caller, r->id, r->reason.ptr, r->reason.len, &res) !=
-        EDGE_OK)
+    if (leases_revoke(verbs_ctx_of(c)->leases, &c->caller, r->id, r->reason.ptr, r->reason.len,
+                      &res) != EDGE_OK)
         return reply_error(rep, &res);
     return EDGE_OK;
 }
@@ -175,7 +137,7 @@ static edge_status verb_list(struct connection *c, const edge_msg *req, struct v
         size_t len = 0;
         edge_proto_err perr;
 
-        if (leases_list(ctx_of(c)->leases, &c->caller, all, r->has_cursor ? r->cursor : 0,
+        if (leases_list(verbs_ctx_of(c)->leases, &c->caller, all, r->has_cursor ? r->cursor : 0,
                         EDGE_MAX_LIST_ITEMS, budget, &v, &res) != EDGE_OK)
             return reply_error(rep, &res);
         free(rep->owned);
@@ -205,7 +167,7 @@ static edge_status verb_purge(struct connection *c, const edge_msg *req, struct 
     uint32_t removed = 0;
 
     (void)req;
-    if (leases_purge(ctx_of(c)->leases, &c->caller, &removed, &res) != EDGE_OK)
+    if (leases_purge(verbs_ctx_of(c)->leases, &c->caller, &removed, &res) != EDGE_OK)
         return reply_error(rep, &res);
     rep->msg.u.purge_rep.removed = removed;
     return EDGE_OK;
@@ -268,7 +230,7 @@ static uint8_t check_state(edge_fw_tristate t)
 
 static edge_status verb_status(struct connection *c, const edge_msg *req, struct verb_reply *rep)
 {
-    struct verbs_ctx *vc = ctx_of(c);
+    struct verbs_ctx *vc = verbs_ctx_of(c);
     struct leases_stats s;
     struct checks *k = calloc(1, sizeof(*k));
 
@@ -281,7 +243,8 @@ static edge_status verb_status(struct connection *c, const edge_msg *req, struct
     rep->msg.u.status_rep.checks.items = k->items;
     rep->msg.u.status_rep.checks.count = k->count;
     rep->msg.u.status_rep.active_leases = s.leases - s.ending;
-    rep->msg.u.status_rep.pending_requests = 0; /* consent arrives with the authorization issue */
+    rep->msg.u.status_rep.pending_requests =
+        consent_pending_count(authz_consent(vc->authz), authz_now());
     rep->msg.u.status_rep.started = s.started;
     return EDGE_OK;
 }
@@ -292,7 +255,7 @@ static edge_status verb_doctor(struct connection *c, const edge_msg *req, struct
         "firewall.domain", "firewall.private", "firewall.public"};
     static const char *const merge_names[EDGE_FW_PROFILE_COUNT] = {
         "local_rules.domain", "local_rules.private", "local_rules.public"};
-    struct verbs_ctx *vc = ctx_of(c);
+    struct verbs_ctx *vc = verbs_ctx_of(c);
     struct leases_stats s;
     edge_fw_state fs;
     edge_status st;
@@ -349,72 +312,27 @@ static DWORD state_dir(wchar_t *out, DWORD cap)
     return ERROR_SUCCESS;
 }
 
-static void config_location(HKEY *root, wchar_t *key, DWORD cap)
+DWORD verbs_startup_config(struct verb_table *t, const struct verbs_config *cfg, void **ctx)
 {
-    DWORD n = GetEnvironmentVariableW(L"EDGE_CONFIG_KEY", key, cap);
-
-    if (n > 0 && n < cap) {
-        *root = HKEY_CURRENT_USER;
-        return;
-    }
-    *root = HKEY_LOCAL_MACHINE;
-    (void)wcsncpy(key, LEASES_CONFIG_KEY, cap - 1);
-    key[cap - 1] = L'\0';
-}
-
-static void audit_local_config(struct verbs_ctx *vc, DWORD policy_err, uint32_t bad_cfg,
-                               const char *cfg_problems, const struct leases_config *cfg)
-{
-    audit_record rec;
-    char text[EDGE_MAX_TEXT + 1];
-
-    memset(&rec, 0, sizeof(rec));
-    if (policy_err != ERROR_SUCCESS || vc->policy.malformed || bad_cfg) {
-        (void)snprintf(text, sizeof(text), "local configuration: %s%s%s%s",
-                       policy_err ? "allow-lists unreadable (nothing allow-listed); " : "",
-                       vc->policy.problems, vc->policy.problems[0] && bad_cfg ? "; " : "",
-                       cfg_problems);
-        rec.kind = AUDIT_POLICY_VALUE_MALFORMED;
-        rec.status = EDGE_E_BAD_REQUEST;
-        rec.detail = text;
-        rec.has_hresult = policy_err != ERROR_SUCCESS;
-        rec.hresult = HRESULT_FROM_WIN32(policy_err);
-        (void)audit_emit(vc->audit, &rec);
-    }
-    (void)snprintf(text, sizeof(text),
-                   "interim policy: admins and allow-listed applications (%lu paths, %lu hashes); "
-                   "quotas %lu/user %lu/app; lease %lu s default, %lu s max; edge %s; profiles "
-                   "0x%lx",
-                   (unsigned long)vc->policy.app_pattern_count,
-                   (unsigned long)vc->policy.image_hash_count, (unsigned long)cfg->max_per_user,
-                   (unsigned long)cfg->max_per_app, (unsigned long)cfg->default_seconds,
-                   (unsigned long)cfg->max_seconds,
-                   cfg->edge_option == EDGE_TRAVERSAL_ALLOW ? "allow" : "defer-to-app",
-                   (unsigned long)cfg->profiles);
-    memset(&rec, 0, sizeof(rec));
-    rec.kind = AUDIT_POLICY_LOADED;
-    rec.status = EDGE_OK;
-    rec.detail = text;
-    (void)audit_emit(vc->audit, &rec);
-}
-
-DWORD verbs_startup(struct verb_table *t, void **ctx)
-{
+    const struct policy_snapshot *snap;
+    struct authz_config ac;
     struct verbs_ctx *vc;
     struct leases_params p;
     struct leases_result res;
     audit_config acfg;
-    wchar_t key[256];
-    char cfg_problems[512];
-    HKEY root;
-    DWORD err, policy_err;
-    uint32_t bad_cfg;
+    DWORD err;
 
     *ctx = NULL;
     vc = calloc(1, sizeof(*vc));
     if (!vc)
         return ERROR_NOT_ENOUGH_MEMORY;
-    err = state_dir(vc->dir, VERBS_DIR_CHARS);
+    if (cfg && cfg->state_dir) {
+        err = wcslen(cfg->state_dir) < VERBS_DIR_CHARS ? ERROR_SUCCESS : ERROR_FILENAME_EXCED_RANGE;
+        if (err == ERROR_SUCCESS)
+            wcscpy(vc->dir, cfg->state_dir);
+    } else {
+        err = state_dir(vc->dir, VERBS_DIR_CHARS);
+    }
     if (err != ERROR_SUCCESS) {
         log_win32(LOG_ERROR, err, "cannot determine the data directory");
         goto fail;
@@ -427,13 +345,25 @@ DWORD verbs_startup(struct verb_table *t, void **ctx)
         log_win32(LOG_ERROR, err, "cannot open the audit trail");
         goto fail;
     }
-    config_location(&root, key, (DWORD)(sizeof(key) / sizeof(key[0])));
-    policy_err = grant_policy_config_load(root, key, &vc->policy);
+    memset(&ac, 0, sizeof(ac));
+    ac.state_dir = vc->dir;
+    ac.audit = vc->audit;
+    ac.watch = true;
+    if (cfg) {
+        ac.policy_root = cfg->policy_root;
+        ac.policy_key = cfg->policy_key;
+        ac.local_key = cfg->local_key;
+        ac.prompt = cfg->prompt;
+        ac.console_session = cfg->console_session;
+    }
+    err = authz_open(&ac, &vc->authz);
+    if (err != ERROR_SUCCESS)
+        goto fail;
     memset(&p, 0, sizeof(p));
-    bad_cfg = leases_config_load(root, key, &p.config, cfg_problems, sizeof(cfg_problems));
-    audit_local_config(vc, policy_err, bad_cfg, cfg_problems, &p.config);
+    snap = authz_policy(vc->authz);
+    leases_config_from_policy(&snap->policy, &p.config);
+    policy_snapshot_release(snap);
     p.state_dir = vc->dir;
-    p.policy = &vc->policy;
     p.audit = vc->audit;
     p.epoch = t->epoch;
     if (leases_create(&p, &vc->leases, &res) != EDGE_OK) {
@@ -444,7 +374,7 @@ DWORD verbs_startup(struct verb_table *t, void **ctx)
                                                                   : ERROR_SERVICE_SPECIFIC_ERROR;
         goto fail;
     }
-    conn_verbs_register(t, EDGE_MSG_REQUEST, verb_request, VERB_ANY_CALLER, VERB_IN_HELLO_DONE);
+    authz_attach_leases(vc->authz, vc->leases);
     conn_verbs_register(t, EDGE_MSG_RENEW, verb_renew, VERB_ANY_CALLER, VERB_IN_HELLO_DONE);
     conn_verbs_register(t, EDGE_MSG_RELEASE, verb_release, VERB_ANY_CALLER, VERB_IN_HELLO_DONE);
     conn_verbs_register(t, EDGE_MSG_LIST, verb_list, VERB_ANY_CALLER, VERB_IN_HELLO_DONE);
@@ -453,6 +383,8 @@ DWORD verbs_startup(struct verb_table *t, void **ctx)
     conn_verbs_register(t, EDGE_MSG_DOCTOR, verb_doctor, VERB_ANY_CALLER, VERB_IN_HELLO_DONE);
     conn_verbs_register(t, EDGE_MSG_REVOKE, verb_revoke, VERB_ADMIN, VERB_IN_HELLO_DONE);
     conn_verbs_register(t, EDGE_MSG_PURGE, verb_purge, VERB_ADMIN, VERB_IN_HELLO_DONE);
+    verbs_authz_register(t);
+    t->capabilities |= EDGE_CAP_SIGNED_REQUESTS | EDGE_CAP_USER_CONSENT;
     t->on_close = NULL; /* no per-connection verb state: leases outlive connections */
     /* Start-up reconcile on a pool thread: the pipe comes up without waiting for the firewall. */
     leases_reconcile_async(vc->leases);
@@ -463,15 +395,22 @@ fail:
     return err;
 }
 
+DWORD verbs_startup(struct verb_table *t, void **ctx)
+{
+    return verbs_startup_config(t, NULL, ctx);
+}
+
 void verbs_shutdown(void *ctx)
 {
     struct verbs_ctx *vc = ctx;
 
     if (!vc)
         return;
-    /* Timers and waits, then the firewall, then the store (leases_destroy), then the audit. */
+    /* No reload may reach the lease manager once it is gone: the policy watcher stops first
+     * (authz_close: consent, then the policy source).  Then timers and waits, the firewall, the
+     * store (leases_destroy), and last the audit trail. */
+    authz_close(vc->authz);
     leases_destroy(vc->leases);
-    grant_policy_config_free(&vc->policy);
     audit_close(vc->audit);
     free(vc);
 }

@@ -98,11 +98,34 @@ edge_status conn_verb_check(const struct verb_row *row, const struct caller_iden
 edge_status conn_verb_hello(struct connection *c, const edge_msg *req, struct verb_reply *rep);
 edge_status conn_verb_ping(struct connection *c, const edge_msg *req, struct verb_reply *rep);
 
+/* The consent prompt (consent.h, consent_prompt_fn). */
+typedef DWORD (*verbs_prompt_fn)(DWORD session, const wchar_t *title, const wchar_t *text,
+                                 DWORD timeout_seconds, DWORD *response);
+
+/*
+ * Where the verbs keep their state and read their policy.  Every NULL field means the service's
+ * own: the data directory %ProgramData%\EdgeBroker (or EDGE_STATE_DIR), the policy keys
+ * HKLM\SOFTWARE\Policies\EdgeBroker and HKLM\SOFTWARE\EdgeBroker, the real consent prompt.
+ * Tests pass their own directory, keys and prompt.
+ */
+struct verbs_config {
+    const wchar_t *state_dir;
+    HKEY policy_root; /* NULL: HKEY_LOCAL_MACHINE */
+    const wchar_t *policy_key;
+    const wchar_t *local_key;
+    verbs_prompt_fn prompt; /* NULL: the real one (WTSSendMessageW) */
+    DWORD(WINAPI *console_session)(void);
+};
+
 /*
  * Implemented by service/verbs.c: creates the verbs' shared state (*CTX becomes every connection's
  * service_ctx), registers the remaining verbs in T and sets T->on_close.  Called by the service
- * after conn_verbs_init and before the pipe server starts.  Returns a Win32 error.
+ * after conn_verbs_init and before the pipe server starts.  CFG may be NULL (all defaults); it is
+ * read during the call only.  Returns a Win32 error.
  */
+DWORD verbs_startup_config(struct verb_table *t, const struct verbs_config *cfg, void **ctx);
+
+/* verbs_startup_config with every default: what the service calls. */
 DWORD verbs_startup(struct verb_table *t, void **ctx);
 
 /* Implemented by service/verbs.c: releases what verbs_startup created, after the server stopped. */

@@ -214,13 +214,19 @@ static unsigned send_one(itc *c, const uint8_t *frame, size_t len, bool hello_fi
         return EXP_DROP;
     perr = edge_msg_decode(c->buf, got, EDGE_DIR_REPLY, &rep);
     if (perr == EDGE_PROTO_E_UNKNOWN_TYPE) {
-        /* A reply to an unknown verb: it must at least answer our request. */
+        /* A reply to an unknown verb: it must at least answer our request.  Our decoder does not
+         * know the type, so read its envelope (BAD_REQUEST, or BUSY under the rate limit) by
+         * decoding a copy relabelled as a bodiless verb's reply. */
+        static uint8_t copy[EDGE_FRAME_MAX];
         edge_frame_header h;
         assert_int_equal(edge_frame_parse_header(c->buf, got, &h), EDGE_PROTO_OK);
         assert_int_equal(h.flags, EDGE_FRAME_F_REPLY);
         assert_memory_equal(c->buf + 6, frame + 6, 2);
         assert_memory_equal(c->buf + 12, frame + 12, 4);
-        rep.env.status = EDGE_E_BAD_REQUEST;
+        memcpy(copy, c->buf, got);
+        h.type = EDGE_MSG_PURGE;
+        edge_frame_write_header(&h, copy);
+        assert_int_equal(edge_msg_decode(copy, got, EDGE_DIR_REPLY, &rep), EDGE_PROTO_OK);
     } else {
         assert_int_equal(perr, EDGE_PROTO_OK);
     }

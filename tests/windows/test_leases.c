@@ -20,22 +20,19 @@
 #include "caller.h"
 #include "firewall.h"
 #include "fwdouble_control.h"
-#include "grant_policy.h"
 #include "leases.h"
 #include "store.h"
 
-#define APP1    L"C:\\Program Files\\Example\\app.exe"
-#define APP1U   "C:\\Program Files\\Example\\app.exe"
-#define APP2    L"C:\\Program Files\\Other\\peer.exe"
-#define DENY    L"C:\\Unlisted\\tool.exe"
-#define ALLOWED "C:\\Program Files\\**\\*.exe"
-#define USER1   "S-1-5-21-1004336348-1177238915-682003330-1001"
-#define USER2   "S-1-5-21-1004336348-1177238915-682003330-1002"
-#define ADMIN   "S-1-5-21-1004336348-1177238915-682003330-500"
+#define APP1  L"C:\\Program Files\\Example\\app.exe"
+#define APP1U "C:\\Program Files\\Example\\app.exe"
+#define APP2  L"C:\\Program Files\\Other\\peer.exe"
+#define DENY  L"C:\\Unlisted\\tool.exe"
+#define USER1 "S-1-5-21-1004336348-1177238915-682003330-1001"
+#define USER2 "S-1-5-21-1004336348-1177238915-682003330-1002"
+#define ADMIN "S-1-5-21-1004336348-1177238915-682003330-500"
 
 struct fixture {
     wchar_t dir[MAX_PATH];
-    struct grant_policy_config policy;
     struct leases_config cfg;
     audit_log *audit;
     struct leases *m;
@@ -93,7 +90,6 @@ static void start(void)
     memset(&p, 0, sizeof(p));
     p.state_dir = g.dir;
     p.config = g.cfg;
-    p.policy = &g.policy;
     p.audit = g.audit;
     p.reconcile_interval_ms = 600000; /* tests drive passes with leases_reconcile_now */
     p.retry_initial_ms = 60000;
@@ -123,8 +119,6 @@ static int setup(void **state)
     swprintf(g.dir, MAX_PATH, L"%lsedge-leases-%lu-%llu-%u", tmp, GetCurrentProcessId(),
              (unsigned long long)GetTickCount64(), ++g_serial);
     leases_config_defaults(&g.cfg);
-    if (grant_policy_add_pattern(&g.policy, ALLOWED, strlen(ALLOWED)) != EDGE_OK)
-        return -1;
     audit_config_init(&acfg);
     acfg.directory = g.dir;
     acfg.event_source = NULL;
@@ -146,11 +140,11 @@ static int teardown(void **state)
     }
     audit_close(g.audit);
     remove_dir(g.dir);
-    grant_policy_config_free(&g.policy);
     (void)fwdc_faults_clear();
     return 0;
 }
 
+/* A request as the policy engine allowed it; seconds 0: the default length. */
 static struct leases_request tcp(uint16_t lo, uint16_t hi, uint32_t seconds, uint32_t flags)
 {
     struct leases_request r;
@@ -159,9 +153,26 @@ static struct leases_request tcp(uint16_t lo, uint16_t hi, uint32_t seconds, uin
     r.protocol = EDGE_IPPROTO_TCP;
     r.port_lo = lo;
     r.port_hi = hi;
-    r.has_seconds = seconds != 0;
-    r.seconds = seconds;
+    r.seconds = seconds ? seconds : g.cfg.default_seconds;
     r.flags = flags;
+    r.edge_option = EDGE_TRAVERSAL_DEFER_TO_APP;
+    return r;
+}
+
+/* Owner and application of a lease for a caller (storage for one request at a time). */
+static struct leases_request for_caller(const struct caller_identity *id, struct leases_request r)
+{
+    static char sid[256], path[EDGE_MAX_PATH + 1];
+    char *s = NULL;
+
+    assert_true(ConvertSidToStringSidA((PSID)id->sid, &s));
+    snprintf(sid, sizeof(sid), "%s", s);
+    LocalFree(s);
+    assert_true(
+        WideCharToMultiByte(CP_UTF8, 0, id->image_path, -1, path, sizeof(path), NULL, NULL) > 0);
+    r.owner_sid = sid;
+    r.image_path = path;
+    r.image_sha256 = id->image_sha256;
     return r;
 }
 
@@ -171,7 +182,10 @@ static void grant(const struct caller_identity *id, struct leases_request r, edg
 {
     struct leases_view *v = NULL;
     struct leases_result res;
-    edge_status st = leases_grant(g.m, id, &r, &v, &res);
+    edge_status st;
+
+    r = for_caller(id, r);
+    st = leases_grant(g.m, id, &r, &v, &res);
 
     if (st != want)
         print_message("grant: %s (%s)\n", edge_status_name(st), res.detail);
@@ -297,6 +311,7 @@ static void test_grant_creates_rule_with_shape(void **state)
     u1.pid = GetCurrentProcessId();
     assert_true(DuplicateHandle(GetCurrentProcess(), GetCurrentProcess(), GetCurrentProcess(),
                                 &u1.process, SYNCHRONIZE, FALSE, 0));
+    r = for_caller(&u1, r);
     assert_int_equal(leases_grant(g.m, &u1, &r, &v, &res), EDGE_OK);
     assert_string_equal(v->items[0].owner_sid.ptr, USER1);
     assert_string_equal(v->items[0].image_path.ptr, APP1U);
@@ -337,43 +352,61 @@ static void test_grant_creates_rule_with_shape(void **state)
     caller_identity_clear(&u1);
 }
 
-static void test_denied_and_identity(void **state)
+/* A lease an approver made (no caller): bound to no process until its owner adopts it. */
+static void test_approved_lease_adopted_by_owner(void **state)
 {
-    struct caller_identity user, other, admin;
+    struct caller_identity owner, other;
     struct leases_request r = tcp(5100, 5100, 0, 0);
     struct leases_view *v = NULL;
     struct leases_result res;
-    wchar_t self[MAX_PATH];
-    char self8[MAX_PATH * 3];
+    uint8_t id[16];
 
     (void)state;
     start();
-    identity(&user, USER1, DENY, false);
-    grant(&user, r, EDGE_E_DENIED, NULL);
-    identity(&other, USER1, APP1, false);
-    r.target_app = "C:\\Program Files\\Other\\peer.exe";
-    r.target_app_len = (uint32_t)strlen(r.target_app);
-    grant(&other, r, EDGE_E_IDENTITY_MISMATCH, NULL);
-    /* Naming one's own image is not "another executable". */
-    r.target_app = "c:\\program files\\example\\APP.exe";
-    r.target_app_len = (uint32_t)strlen(r.target_app);
-    grant(&other, r, EDGE_OK, NULL);
-    /* An administrator may act for another executable; the rule names that file and its hash. */
-    GetModuleFileNameW(NULL, self, MAX_PATH);
-    WideCharToMultiByte(CP_UTF8, 0, self, -1, self8, sizeof(self8), NULL, NULL);
-    identity(&admin, ADMIN, DENY, true);
-    r = tcp(5200, 5200, 0, EDGE_LEASE_F_KEEP_AFTER_EXIT);
-    r.target_app = self8;
-    r.target_app_len = (uint32_t)strlen(self8);
-    assert_int_equal(leases_grant(g.m, &admin, &r, &v, &res), EDGE_OK);
-    assert_int_equal(_stricmp(v->items[0].image_path.ptr, self8), 0);
-    assert_int_equal(v->items[0].expires - v->items[0].created, LEASES_DEFAULT_SECONDS);
+    identity(&owner, USER1, APP1, false);
+    identity(&other, USER2, APP1, false);
+    r = for_caller(&owner, r);
+    assert_int_equal(leases_grant(g.m, NULL, &r, &v, &res), EDGE_OK);
+    memcpy(id, v->items[0].id, 16);
+    assert_int_equal(v->items[0].expires - v->items[0].created, g.cfg.default_seconds);
     free(v);
-    assert_int_equal(rule_count(), 2);
-    assert_true(audit_has("\"request_denied\""));
-    caller_identity_clear(&user);
+    assert_int_equal(stats().watches, 0);
+    other.pid = owner.pid = GetCurrentProcessId();
+    assert_true(DuplicateHandle(GetCurrentProcess(), GetCurrentProcess(), GetCurrentProcess(),
+                                &owner.process, SYNCHRONIZE, FALSE, 0));
+    assert_true(DuplicateHandle(GetCurrentProcess(), GetCurrentProcess(), GetCurrentProcess(),
+                                &other.process, SYNCHRONIZE, FALSE, 0));
+    assert_int_equal(leases_adopt(g.m, &other, id), EDGE_E_NOT_FOUND); /* not the owner */
+    assert_int_equal(stats().watches, 0);
+    assert_int_equal(leases_adopt(g.m, &owner, id), EDGE_OK);
+    assert_int_equal(stats().watches, 1); /* non-KEEP: ends with the adopting process */
+    caller_identity_clear(&owner);
     caller_identity_clear(&other);
-    caller_identity_clear(&admin);
+}
+
+/* EDGE_E_QUOTA carries how long until the earliest counted lease expires. */
+static void test_quota_retry_after(void **state)
+{
+    struct caller_identity u1;
+    struct leases_request r;
+    struct leases_view *v = NULL;
+    struct leases_result res;
+
+    (void)state;
+    g.cfg.max_per_user = 2;
+    start();
+    identity(&u1, USER1, APP1, false);
+    grant(&u1, tcp(5150, 5150, 900, 0), EDGE_OK, NULL);
+    grant(&u1, tcp(5151, 5151, 300, 0), EDGE_OK, NULL);
+    r = for_caller(&u1, tcp(5152, 5152, 600, 0));
+    assert_int_equal(leases_grant(g.m, &u1, &r, &v, &res), EDGE_E_QUOTA);
+    assert_true(res.retry_after >= 298 && res.retry_after <= 300);
+    assert_non_null(strstr(res.detail, "MaxLeasesPerUser"));
+    /* Raised live (policy reload): the same request now fits. */
+    g.cfg.max_per_user = 3;
+    leases_set_config(g.m, &g.cfg);
+    grant(&u1, tcp(5152, 5152, 600, 0), EDGE_OK, NULL);
+    caller_identity_clear(&u1);
 }
 
 static void test_renew_show_permissions(void **state)
@@ -628,6 +661,7 @@ static void test_firewall_add_failure_leaves_nothing(void **state)
     start();
     identity(&u1, USER1, APP1, false);
     assert_int_equal(fwdc_fault_fail_next("add", 1, E_FAIL), S_OK);
+    r = for_caller(&u1, r);
     st = leases_grant(g.m, &u1, &r, &v, &res);
     assert_true(st >= EDGE_E_FIREWALL && st <= EDGE_E_FIREWALL_INVALID);
     assert_null(v);
@@ -653,12 +687,15 @@ static void test_storage_failure_changes_nothing(void **state)
     start();
     identity(&u1, USER1, APP1, false);
     store_set_write_limit(leases_store_for_test(g.m), 10);
+    r = for_caller(&u1, r);
     assert_int_equal(leases_grant(g.m, &u1, &r, &v, &res), EDGE_E_STORAGE);
     assert_true(no_leases());
     grant(&u1, r, EDGE_OK, id);
     assert_int_equal(leases_show(g.m, &u1, id, &v, &res), EDGE_OK);
     expires = v->items[0].expires;
     free(v);
+    /* Renewals are deferred saves (test_persist_batch); with deferral off they are synchronous. */
+    store_set_defer_ms(leases_store_for_test(g.m), 0);
     store_set_write_limit(leases_store_for_test(g.m), 10);
     assert_int_equal(leases_renew(g.m, &u1, id, true, 5000, &v, &res), EDGE_E_STORAGE);
     assert_int_equal(leases_show(g.m, &u1, id, &v, &res), EDGE_OK);
@@ -779,6 +816,7 @@ static void test_ineffective_when_no_current_profile(void **state)
     identity(&u1, USER1, APP1, false);
     /* The machine is on a public network: a private-only rule cannot take effect. */
     assert_int_equal(fwdc_fault_set("current_profiles", "4"), S_OK);
+    r = for_caller(&u1, r);
     assert_int_equal(leases_grant(g.m, &u1, &r, &v, &res), EDGE_OK);
     assert_int_equal(v->items[0].state, EDGE_LEASE_STATE_INEFFECTIVE);
     assert_non_null(strstr(v->detail, "not effective"));
@@ -790,7 +828,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_grant_creates_rule_with_shape, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_denied_and_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_approved_lease_adopted_by_owner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quota_retry_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renew_show_permissions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_and_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry_removes_rule, setup, teardown),

@@ -624,7 +624,10 @@ static void test_immediate_disconnects_do_not_disturb(void **state)
     tsrv_config(&t);
     tsrv_start(&t);
     for (i = 0; i < 100; i++) {
+        ULONGLONG t0 = GetTickCount64();
         h = cl_open(t.name);
+        if (h == INVALID_HANDLE_VALUE)
+            print_message("DEBUG i=%u err=%lu after %llu ms\n", i, GetLastError(), GetTickCount64() - t0);
         assert_true(h != INVALID_HANDLE_VALUE);
         CloseHandle(h);
     }
@@ -694,7 +697,15 @@ static void test_permission_check_is_pure(void **state)
     memset(&user, 0, sizeof(user));
     memset(&admin, 0, sizeof(admin));
     admin.elevated = admin.admin_member = admin.is_admin = true;
-    user.admin_member = true; /* a UAC-filtered administrator: member, not elevated */
+    {
+        PSID sid = NULL;
+        assert_true(ConvertStringSidToSidA("S-1-5-21-1004336348-1177238915-682003330-500", &sid));
+        admin.sid_len = GetLengthSid(sid);
+        assert_true(CopySid(sizeof(admin.sid), admin.sid, sid));
+        LocalFree(sid);
+    }
+    user = admin;
+    user.elevated = user.is_admin = false; /* a UAC-filtered administrator: member, not elevated */
     assert_int_equal(conn_verbs_init(&tbl), ERROR_SUCCESS);
     assert_true(conn_verbs_register(&tbl, EDGE_MSG_PURGE, verb_admin_purge, VERB_ADMIN,
                                     VERB_IN_HELLO_DONE));
@@ -719,8 +730,15 @@ static void test_permission_check_is_pure(void **state)
     assert_int_equal(conn_verb_check(ping, &admin, CONN_CLOSING), EDGE_E_PROTOCOL_STATE);
     assert_int_equal(conn_verb_check(none, &admin, CONN_HELLO_DONE), EDGE_E_BAD_REQUEST);
     assert_int_equal(conn_verb_check(NULL, &admin, CONN_HELLO_DONE), EDGE_E_BAD_REQUEST);
-    /* Only the elevated flag pair counts, not one of them. */
+    /* The gate is edge_policy_may_administer on the token facts, not a stored flag: elevated
+     * AND a member of Administrators AND a (non-anonymous) user SID. */
     admin.is_admin = false;
+    assert_int_equal(conn_verb_check(purge, &admin, CONN_HELLO_DONE), EDGE_OK);
+    admin.admin_member = false;
+    admin.is_admin = true;
+    assert_int_equal(conn_verb_check(purge, &admin, CONN_HELLO_DONE), EDGE_E_ACCESS_DENIED);
+    admin.admin_member = true;
+    admin.sid_len = 0;
     assert_int_equal(conn_verb_check(purge, &admin, CONN_HELLO_DONE), EDGE_E_ACCESS_DENIED);
 }
 

@@ -2,9 +2,9 @@
  * The verbs (service/verbs.c) driven through conn_handle_frame exactly as the pipe server does,
  * with synthetic caller identities: every verb's reply fields, the permission rows (admin verbs,
  * list --all, verbs not offered), another executable refused, list pagination within the frame
- * limit, and the local configuration values.  verbs_startup runs against a private state directory
- * (EDGE_STATE_DIR) and a private configuration key (EDGE_CONFIG_KEY under HKCU), with the firewall
- * double.
+ * limit.  verbs_startup_config runs against a private state directory and private policy keys
+ * under HKCU (Mode AllowListOnly), with the firewall double.  The authorization verbs' behaviour
+ * is in test_verbs_auth.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,7 +35,7 @@
 
 static struct verb_table g_table;
 static void *g_ctx;
-static wchar_t g_key[96];
+static wchar_t g_key[96], g_pkey[96];
 static wchar_t g_dir[MAX_PATH];
 static unsigned g_serial;
 static uint32_t g_request_id;
@@ -173,7 +173,9 @@ static int setup(void **state)
 {
     wchar_t tmp[MAX_PATH];
     static const wchar_t apps[] = L"C:\\Program Files\\**\\*.exe\0";
-    DWORD zero = 0;
+    static const wchar_t mode[] = L"AllowListOnly";
+    DWORD many = 65535;
+    struct verbs_config cfg;
     HKEY key;
 
     (void)state;
@@ -182,17 +184,23 @@ static int setup(void **state)
     GetTempPathW(MAX_PATH, tmp);
     swprintf(g_dir, MAX_PATH, L"%lsedge-verbs-%lu-%llu-%u", tmp, GetCurrentProcessId(),
              (unsigned long long)GetTickCount64(), ++g_serial);
-    SetEnvironmentVariableW(L"EDGE_STATE_DIR", g_dir);
     swprintf(g_key, 96, L"Software\\EdgeBrokerTest-verbs-%lu", GetCurrentProcessId());
-    SetEnvironmentVariableW(L"EDGE_CONFIG_KEY", g_key);
+    swprintf(g_pkey, 96, L"Software\\EdgeBrokerTest-verbs-policy-%lu", GetCurrentProcessId());
     if (RegCreateKeyExW(HKEY_CURRENT_USER, g_key, 0, NULL, 0, KEY_ALL_ACCESS, NULL, &key, NULL))
         return -1;
-    /* No quotas (the paging test needs many leases); one allow-listed directory tree. */
-    RegSetValueExW(key, L"MaxLeasesPerUser", 0, REG_DWORD, (const BYTE *)&zero, sizeof(zero));
-    RegSetValueExW(key, L"MaxLeasesPerApp", 0, REG_DWORD, (const BYTE *)&zero, sizeof(zero));
+    /* High quotas (the paging test needs many leases); one allow-listed directory tree. */
+    RegSetValueExW(key, L"MaxLeasesPerUser", 0, REG_DWORD, (const BYTE *)&many, sizeof(many));
+    RegSetValueExW(key, L"MaxLeasesPerApp", 0, REG_DWORD, (const BYTE *)&many, sizeof(many));
     RegSetValueExW(key, L"AllowedApplications", 0, REG_MULTI_SZ, (const BYTE *)apps, sizeof(apps));
+    RegSetValueExW(key, L"Mode", 0, REG_SZ, (const BYTE *)mode, sizeof(mode));
     RegCloseKey(key);
-    if (conn_verbs_init(&g_table) != ERROR_SUCCESS || verbs_startup(&g_table, &g_ctx) != 0)
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.state_dir = g_dir;
+    cfg.policy_root = HKEY_CURRENT_USER;
+    cfg.policy_key = g_pkey;
+    cfg.local_key = g_key;
+    if (conn_verbs_init(&g_table) != ERROR_SUCCESS ||
+        verbs_startup_config(&g_table, &cfg, &g_ctx) != 0)
         return -1;
     return 0;
 }
@@ -204,6 +212,7 @@ static int teardown(void **state)
     g_ctx = NULL;
     remove_dir(g_dir);
     RegDeleteTreeW(HKEY_CURRENT_USER, g_key);
+    RegDeleteTreeW(HKEY_CURRENT_USER, g_pkey);
     (void)fwdc_faults_clear();
     return 0;
 }
@@ -212,12 +221,14 @@ static int teardown(void **state)
 
 static void test_rows(void **state)
 {
-    static const uint16_t any[] = {EDGE_MSG_REQUEST, EDGE_MSG_RENEW, EDGE_MSG_RELEASE,
-                                   EDGE_MSG_LIST,    EDGE_MSG_SHOW,  EDGE_MSG_STATUS,
-                                   EDGE_MSG_DOCTOR};
-    static const uint16_t off[] = {EDGE_MSG_PENDING, EDGE_MSG_APPROVE, EDGE_MSG_DENY,
-                                   EDGE_MSG_POLICY, EDGE_MSG_EXPLAIN};
+    static const uint16_t any[] = {EDGE_MSG_REQUEST, EDGE_MSG_RENEW,  EDGE_MSG_RELEASE,
+                                   EDGE_MSG_LIST,    EDGE_MSG_SHOW,   EDGE_MSG_STATUS,
+                                   EDGE_MSG_DOCTOR,  EDGE_MSG_POLICY, EDGE_MSG_EXPLAIN};
+    static const uint16_t admin_only[] = {EDGE_MSG_REVOKE, EDGE_MSG_PURGE, EDGE_MSG_PENDING,
+                                          EDGE_MSG_APPROVE, EDGE_MSG_DENY};
+    struct verb_table partial;
     struct connection c;
+    struct reply r;
     edge_msg m;
     size_t i;
 
@@ -227,15 +238,25 @@ static void test_rows(void **state)
         assert_int_equal(g_table.rows[any[i]].who, VERB_ANY_CALLER);
         assert_int_equal(g_table.rows[any[i]].states, VERB_IN_HELLO_DONE);
     }
-    assert_int_equal(g_table.rows[EDGE_MSG_REVOKE].who, VERB_ADMIN);
-    assert_int_equal(g_table.rows[EDGE_MSG_PURGE].who, VERB_ADMIN);
-    for (i = 0; i < sizeof(off) / sizeof(off[0]); i++)
-        assert_null(g_table.rows[off[i]].handler);
+    for (i = 0; i < sizeof(admin_only) / sizeof(admin_only[0]); i++) {
+        assert_non_null(g_table.rows[admin_only[i]].handler);
+        assert_int_equal(g_table.rows[admin_only[i]].who, VERB_ADMIN);
+    }
+    assert_true(g_table.capabilities & EDGE_CAP_SIGNED_REQUESTS);
+    /* A verb without a handler is refused with a detail saying so. */
+    partial = g_table;
+    partial.rows[EDGE_MSG_EXPLAIN].handler = NULL;
     connect_as(&c, ADMIN, APP, true);
-    m = bare(EDGE_MSG_POLICY);
-    assert_int_equal(call_status(&c, &m), EDGE_E_BAD_REQUEST); /* not offered yet */
-    m = bare(EDGE_MSG_PENDING);
-    assert_int_equal(call_status(&c, &m), EDGE_E_BAD_REQUEST);
+    c.verbs = &partial;
+    m = lease_request(7000, 7000);
+    m.type = EDGE_MSG_EXPLAIN;
+    call(&c, &m, &r);
+    assert_int_equal(r.msg.env.status, EDGE_E_BAD_REQUEST);
+    assert_int_equal(r.msg.env.detail.len, strlen("verb not offered by this service"));
+    assert_memory_equal(r.msg.env.detail.ptr, "verb not offered by this service",
+                        r.msg.env.detail.len);
+    conn_reply_free(&r.raw);
+    c.verbs = &g_table;
     c.state = CONN_NEW; /* before hello nothing but hello */
     m = lease_request(7000, 7000);
     assert_int_equal(call_status(&c, &m), EDGE_E_PROTOCOL_STATE);
@@ -323,10 +344,6 @@ static void test_permissions(void **state)
     m = lease_request(7301, 7301);
     m.u.lease_req.target_app = edge_str_from_cstr("C:\\Unlisted\\tool.exe");
     assert_int_equal(call_status(&user, &m), EDGE_E_IDENTITY_MISMATCH);
-    m = lease_request(7302, 7302);
-    m.u.lease_req.signed_request.ptr = (const uint8_t *)"x";
-    m.u.lease_req.signed_request.len = 1;
-    assert_int_equal(call_status(&user, &m), EDGE_E_BAD_SIGNATURE);
 
     /* Another user's lease is invisible; administrators see and end it. */
     m = id_message(EDGE_MSG_SHOW, id);
@@ -484,42 +501,6 @@ static void test_list_paginates_within_frame(void **state)
     conn_release(&admin);
 }
 
-/* The local configuration verbs_startup hands to the lease manager. */
-static void test_config_from_registry(void **state)
-{
-    struct leases_config cfg;
-    wchar_t sub[96];
-    char problems[256];
-    HKEY key;
-    DWORD v;
-
-    (void)state;
-    swprintf(sub, 96, L"Software\\EdgeBrokerTest-leases-%lu", GetCurrentProcessId());
-    assert_int_equal(
-        RegCreateKeyExW(HKEY_CURRENT_USER, sub, 0, NULL, 0, KEY_ALL_ACCESS, NULL, &key, NULL),
-        ERROR_SUCCESS);
-    v = 3;
-    RegSetValueExW(key, L"MaxLeasesPerUser", 0, REG_DWORD, (const BYTE *)&v, sizeof(v));
-    v = 100;
-    RegSetValueExW(key, L"MaxLeaseSeconds", 0, REG_DWORD, (const BYTE *)&v, sizeof(v));
-    v = 500; /* above the maximum: clamped to it */
-    RegSetValueExW(key, L"DefaultLeaseSeconds", 0, REG_DWORD, (const BYTE *)&v, sizeof(v));
-    RegSetValueExW(key, L"EdgeTraversal", 0, REG_SZ, (const BYTE *)L"Allow", 12);
-    RegSetValueExW(key, L"Profiles", 0, REG_SZ, (const BYTE *)L"Private,Public", 30);
-    RegSetValueExW(key, L"MaxLeasesPerApp", 0, REG_SZ, (const BYTE *)L"many", 10);
-    assert_int_equal(leases_config_load(HKEY_CURRENT_USER, sub, &cfg, problems, sizeof(problems)),
-                     1);
-    assert_non_null(strstr(problems, "MaxLeasesPerApp"));
-    assert_int_equal(cfg.max_per_user, 3);
-    assert_int_equal(cfg.max_per_app, LEASES_DEFAULT_MAX_PER_APP);
-    assert_int_equal(cfg.max_seconds, 100);
-    assert_int_equal(cfg.default_seconds, 100);
-    assert_int_equal(cfg.edge_option, EDGE_TRAVERSAL_ALLOW);
-    assert_int_equal(cfg.profiles, EDGE_FW_PROFILE_PRIVATE | EDGE_FW_PROFILE_PUBLIC);
-    RegCloseKey(key);
-    RegDeleteTreeW(HKEY_CURRENT_USER, sub);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -528,7 +509,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_permissions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_doctor_purge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_paginates_within_frame, setup, teardown),
-        cmocka_unit_test(test_config_from_registry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
