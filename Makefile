@@ -1,5 +1,6 @@
 # Thin entry points over CMake presets; see README.md and docs/testing.md.
 #   make check   set-up, both builds, host tests, Windows tests under Wine, fuzz smoke run
+#   make check-long  the long hardening variants (label long)
 #   make demo    the end-to-end demo under Wine
 #   make build   both builds (Windows binaries in build/mingw/bin)
 #   make fuzz    every fuzz target for FUZZ_SECONDS seconds each (default 60)
@@ -31,14 +32,14 @@ build: build-host build-mingw
 check: build
 	@rm -f build/check-summary
 	@tests/run-suite host host; \
-	 tests/run-suite windows mingw; \
+	 tests/run-suite windows mingw -LE long; \
 	 tests/summarize build/check-summary
 
 check-host: build-host
 	@tests/run-suite host host
 
 check-windows: build-mingw
-	@tests/run-suite windows mingw
+	@tests/run-suite windows mingw -LE long
 
 fuzz: build-host
 	@tests/fuzz/run-all build/host $(FUZZ_SECONDS)
@@ -59,3 +60,9 @@ clean:
 .PHONY: bench
 bench: build
 	@tests/bench/run-bench build/mingw build/bench/results.json
+
+# make check-long: the long variants (label `long`: 64 clients x 10,000 requests against the
+# installed service under Wine, about ten minutes); `make check` leaves them out.
+.PHONY: check-long
+check-long: build-mingw
+	@EDGE_LOAD_LONG=1 ctest --preset mingw -L long

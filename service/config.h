@@ -63,6 +63,29 @@
 #define PIPE_DEFAULT_RATE_BURST   40u
 #define PIPE_DEFAULT_RATE_PER_SEC 20u
 
+/*
+ * Local configuration of the limits above (HKLM\SOFTWARE\EdgeBroker, 64-bit view, REG_DWORD), read
+ * once at start (service.c).  A value outside its bounds, of another type or size, is ignored with
+ * a warning and the default above applies; MaxConnectionsPerUser is then clamped to MaxConnections.
+ * The bounds keep a mistyped value from disabling a limit (0) or from letting one user pin the
+ * service (huge timeouts, thousands of instances at up to max_frame bytes each).  Not Group Policy:
+ * they size the service to the machine, they do not decide who gets a rule (docs/policy.md,
+ * "Service limits (local configuration)").
+ */
+#define SVC_LIMITS_KEY                L"SOFTWARE\\EdgeBroker"
+#define SVC_LIMIT_RATE_PER_SEC_MIN    1u
+#define SVC_LIMIT_RATE_PER_SEC_MAX    100000u
+#define SVC_LIMIT_RATE_BURST_MIN      1u
+#define SVC_LIMIT_RATE_BURST_MAX      100000u
+#define SVC_LIMIT_MAX_PER_USER_MIN    1u
+#define SVC_LIMIT_MAX_PER_USER_MAX    4096u
+#define SVC_LIMIT_MAX_CONNECTIONS_MIN 1u
+#define SVC_LIMIT_MAX_CONNECTIONS_MAX 4096u
+#define SVC_LIMIT_HANDSHAKE_MS_MIN    100u
+#define SVC_LIMIT_HANDSHAKE_MS_MAX    600000u /* 10 min */
+#define SVC_LIMIT_IDLE_MS_MIN         1000u
+#define SVC_LIMIT_IDLE_MS_MAX         86400000u /* 1 day */
+
 /* Stop: how long to wait for in-flight handlers after cancelling I/O. */
 #define PIPE_DEFAULT_DRAIN_TIMEOUT_MS 3000u
 

@@ -9,6 +9,7 @@
 
 #include <aclapi.h>
 #include <sddl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <wchar.h>
@@ -189,6 +190,78 @@ static DWORD acquire_instance(HANDLE *out)
     return ERROR_SUCCESS;
 }
 
+/* ---- limits from local configuration ------------------------------------------------------- */
+
+struct limit_def {
+    const wchar_t *name;
+    size_t offset; /* of an unsigned field of struct pipe_server_config */
+    unsigned lo, hi;
+};
+
+static const struct limit_def g_limits[] = {
+    {L"RequestsPerSecondPerUser", offsetof(struct pipe_server_config, rate_per_sec),
+     SVC_LIMIT_RATE_PER_SEC_MIN, SVC_LIMIT_RATE_PER_SEC_MAX},
+    {L"RequestBurstPerUser", offsetof(struct pipe_server_config, rate_burst),
+     SVC_LIMIT_RATE_BURST_MIN, SVC_LIMIT_RATE_BURST_MAX},
+    {L"MaxConnectionsPerUser", offsetof(struct pipe_server_config, max_per_user),
+     SVC_LIMIT_MAX_PER_USER_MIN, SVC_LIMIT_MAX_PER_USER_MAX},
+    {L"MaxConnections", offsetof(struct pipe_server_config, max_connections),
+     SVC_LIMIT_MAX_CONNECTIONS_MIN, SVC_LIMIT_MAX_CONNECTIONS_MAX},
+    {L"HandshakeTimeoutMs", offsetof(struct pipe_server_config, handshake_timeout_ms),
+     SVC_LIMIT_HANDSHAKE_MS_MIN, SVC_LIMIT_HANDSHAKE_MS_MAX},
+    {L"IdleTimeoutMs", offsetof(struct pipe_server_config, idle_timeout_ms), SVC_LIMIT_IDLE_MS_MIN,
+     SVC_LIMIT_IDLE_MS_MAX},
+};
+
+/*
+ * Overrides the pipe server's limits with the REG_DWORD values under HKLM\SVC_LIMITS_KEY (see
+ * config.h).  A missing key or value keeps the default silently; anything else that is not a
+ * REG_DWORD inside its bounds keeps the default with a warning, so a typo never removes a limit.
+ */
+static void load_local_limits(struct pipe_server_config *cfg)
+{
+    HKEY key = NULL;
+    unsigned overridden = 0;
+    size_t i;
+
+    if (RegOpenKeyExW(HKEY_LOCAL_MACHINE, SVC_LIMITS_KEY, 0, KEY_QUERY_VALUE | KEY_WOW64_64KEY,
+                      &key) != ERROR_SUCCESS)
+        return;
+    for (i = 0; i < sizeof(g_limits) / sizeof(g_limits[0]); i++) {
+        const struct limit_def *d = &g_limits[i];
+        unsigned *field = (unsigned *)((char *)cfg + d->offset);
+        DWORD type = REG_NONE, value = 0, size = sizeof(value);
+        LSTATUS err = RegQueryValueExW(key, d->name, NULL, &type, (BYTE *)&value, &size);
+
+        if (err == ERROR_FILE_NOT_FOUND)
+            continue;
+        if (err != ERROR_SUCCESS || type != REG_DWORD || size != sizeof(value)) {
+            log_msgw(LOG_WARNING, L"%ls\\%ls is not a REG_DWORD (error %ld); using %u",
+                     SVC_LIMITS_KEY, d->name, (long)err, *field);
+            continue;
+        }
+        if (value < d->lo || value > d->hi) {
+            log_msgw(LOG_WARNING, L"%ls\\%ls = %lu is outside %u..%u; using %u", SVC_LIMITS_KEY,
+                     d->name, (unsigned long)value, d->lo, d->hi, *field);
+            continue;
+        }
+        *field = value;
+        overridden++;
+    }
+    RegCloseKey(key);
+    if (cfg->max_per_user > cfg->max_connections) {
+        log_msgw(LOG_WARNING, L"MaxConnectionsPerUser %u exceeds MaxConnections %u; using %u",
+                 cfg->max_per_user, cfg->max_connections, cfg->max_connections);
+        cfg->max_per_user = cfg->max_connections;
+    }
+    if (overridden)
+        log_msgw(LOG_INFO,
+                 L"limits (%u from local configuration): %u req/s per user, burst %u, %u "
+                 L"connections per user, %u in total, handshake %u ms, idle %u ms",
+                 overridden, cfg->rate_per_sec, cfg->rate_burst, cfg->max_per_user,
+                 cfg->max_connections, cfg->handshake_timeout_ms, cfg->idle_timeout_ms);
+}
+
 /* ---- server lifetime shared by service and console ----------------------------------------- */
 
 struct svc_runtime {
@@ -227,6 +300,7 @@ static DWORD runtime_start(struct svc_runtime *rt)
     }
     rt->verbs_started = true;
     pipe_server_config_init(&cfg);
+    load_local_limits(&cfg);
     cfg.pipe_name = g_pipe_name;
     cfg.verbs = &rt->verbs;
     cfg.verb_context = rt->verbs_ctx;
