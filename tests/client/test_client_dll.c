@@ -18,6 +18,7 @@
 
 #include "edgeclient.h"
 #include "fake_service.h"
+#include "free_port.h"
 
 static void test_every_function_imported(void **state)
 {
@@ -112,11 +113,11 @@ static void test_cycle_through_dll(void **state)
     assert_int_equal(edge_session_open(&o, &s), EDGE_CLIENT_E_FAKE_SERVER);
     o.flags = EDGE_SESSION_F_TRUST_ANY_SERVER_FOR_TESTING;
     assert_int_equal(edge_session_open(&o, &s), EDGE_OK);
+    assert_int_equal(WSAStartup(MAKEWORD(2, 2), &wsa), 0);
     edge_lease_params_init(&p);
     p.protocol = EDGE_PROTOCOL_UDP;
-    p.port_lo = 50700;
+    p.port_lo = free_port(SOCK_DGRAM, 1); /* the library binds it below */
     assert_int_equal(edge_lease_request(s, &p, 0, &l), EDGE_OK);
-    assert_int_equal(WSAStartup(MAKEWORD(2, 2), &wsa), 0);
     sock = socket(AF_INET6, SOCK_DGRAM, IPPROTO_UDP);
     assert_int_equal(edge_socket_enable_and_bind(l, sock, 0), EDGE_OK);
     closesocket(sock);

@@ -89,6 +89,41 @@ static void test_fake_server_refused(void **state)
     fake_stop(fs);
 }
 
+/* A raw client of the fake's pipe, as a refused edge_session_open is: connects and leaves. */
+static HANDLE raw_connect(const struct fake_service *fs)
+{
+    HANDLE h =
+        CreateFileW(fs->pipe_name, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
+    assert_true(h != INVALID_HANDLE_VALUE);
+    return h;
+}
+
+/*
+ * Clients that connect and leave before the server listened on their instance (a refused open is
+ * one: verification closes the handle at once) must not stop the server.  Two of them, the second
+ * gone first, leave the instance the fake listens on next already closed by its client, whatever
+ * the thread's timing: ConnectNamedPipe then fails with ERROR_NO_DATA, and the next open must
+ * still be served rather than time out.
+ */
+static void test_clients_gone_before_listen(void **state)
+{
+    struct fake_service *fs = fake_start("gone-early");
+    edge_session_t *s = NULL;
+    HANDLE a, b;
+    (void)state;
+    a = raw_connect(fs);
+    b = raw_connect(fs);
+    CloseHandle(b);
+    CloseHandle(a);
+    assert_int_equal(open_fake(fs, 0, &s), EDGE_OK);
+    assert_int_equal(edge_session_ping(s, 0), EDGE_OK);
+    fake_lock(fs);
+    assert_int_equal(fs->cfg.connections, 3);
+    fake_unlock(fs);
+    edge_session_close(s);
+    fake_stop(fs);
+}
+
 static void test_open_and_server_info(void **state)
 {
     struct fake_service *fs = fake_start("info");
@@ -334,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_open_bad_args),
         cmocka_unit_test(test_no_service),
         cmocka_unit_test(test_fake_server_refused),
+        cmocka_unit_test(test_clients_gone_before_listen),
         cmocka_unit_test(test_open_and_server_info),
         cmocka_unit_test(test_hello_refused),
         cmocka_unit_test(test_open_timeout_against_silent_server),

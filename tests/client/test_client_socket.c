@@ -17,13 +17,16 @@
 
 #include "client.h"
 #include "fake_service.h"
+#include "free_port.h"
 #include "wine_detect.h"
 
 struct fixture {
     struct fake_service *fs;
     edge_session_t *s;
-    edge_lease_t *tcp; /* TCP 50000-50001 */
-    edge_lease_t *udp; /* UDP 50100 */
+    uint16_t lo;       /* lo .. lo+2 were free TCP ports (free_port.h) */
+    uint16_t udp_port; /* a free UDP port */
+    edge_lease_t *tcp; /* TCP lo .. lo+1 */
+    edge_lease_t *udp; /* UDP udp_port */
 };
 
 static edge_lease_t *request(edge_session_t *s, uint32_t proto, uint16_t lo, uint16_t hi)
@@ -52,8 +55,10 @@ static int setup(void **state)
     o.pipe_name = f.fs->pipe_name_utf8;
     if (edge_session_open(&o, &f.s) != EDGE_OK)
         return -1;
-    f.tcp = request(f.s, EDGE_PROTOCOL_TCP, 50000, 50001);
-    f.udp = request(f.s, EDGE_PROTOCOL_UDP, 50100, 0);
+    f.lo = free_port(SOCK_STREAM, 3);
+    f.udp_port = free_port(SOCK_DGRAM, 1);
+    f.tcp = request(f.s, EDGE_PROTOCOL_TCP, f.lo, (uint16_t)(f.lo + 1));
+    f.udp = request(f.s, EDGE_PROTOCOL_UDP, f.udp_port, 0);
     if (!f.tcp || !f.udp)
         return -1;
     *state = &f;
@@ -115,7 +120,7 @@ static void test_wrong_family_refused(void **state)
     struct fixture *f = *state;
     SOCKET s = make(AF_INET, SOCK_STREAM, IPPROTO_TCP);
     assert_int_equal(edge_socket_enable(f->tcp, s), EDGE_CLIENT_E_NOT_COVERED);
-    assert_int_equal(edge_socket_enable_and_bind(f->tcp, s, 50000), EDGE_CLIENT_E_NOT_COVERED);
+    assert_int_equal(edge_socket_enable_and_bind(f->tcp, s, f->lo), EDGE_CLIENT_E_NOT_COVERED);
     assert_int_equal(edge_socket_disable(s), EDGE_CLIENT_E_NOT_COVERED);
     closesocket(s);
 }
@@ -135,11 +140,11 @@ static void test_bound_port_checked(void **state)
 {
     struct fixture *f = *state;
     SOCKET s = make(AF_INET6, SOCK_STREAM, IPPROTO_TCP);
-    bind6(s, 50002); /* just outside 50000-50001 */
+    bind6(s, (uint16_t)(f->lo + 2)); /* just outside the lease */
     assert_int_equal(edge_socket_enable(f->tcp, s), EDGE_CLIENT_E_NOT_COVERED);
     closesocket(s);
     s = make(AF_INET6, SOCK_STREAM, IPPROTO_TCP);
-    bind6(s, 50001);
+    bind6(s, (uint16_t)(f->lo + 1));
     /* Covered, but too late for packets already received: set anyway, with the warning. */
     assert_int_equal(edge_socket_enable(f->tcp, s), EDGE_CLIENT_W_ALREADY_BOUND);
     assert_true(EDGE_SUCCEEDED(EDGE_CLIENT_W_ALREADY_BOUND));
@@ -150,16 +155,19 @@ static void test_enable_and_bind(void **state)
 {
     struct fixture *f = *state;
     SOCKET s = make(AF_INET6, SOCK_STREAM, IPPROTO_TCP);
-    assert_int_equal(edge_socket_enable_and_bind(f->tcp, s, 49999), EDGE_CLIENT_E_NOT_COVERED);
-    assert_int_equal(edge_socket_enable_and_bind(f->tcp, s, 50002), EDGE_CLIENT_E_NOT_COVERED);
-    assert_int_equal(edge_socket_enable_and_bind(f->tcp, s, 50001), EDGE_OK);
-    assert_int_equal(bound_port(s), 50001);
+    assert_int_equal(edge_socket_enable_and_bind(f->tcp, s, (uint16_t)(f->lo - 1)),
+                     EDGE_CLIENT_E_NOT_COVERED);
+    assert_int_equal(edge_socket_enable_and_bind(f->tcp, s, (uint16_t)(f->lo + 2)),
+                     EDGE_CLIENT_E_NOT_COVERED);
+    assert_int_equal(edge_socket_enable_and_bind(f->tcp, s, (uint16_t)(f->lo + 1)), EDGE_OK);
+    assert_int_equal(bound_port(s), f->lo + 1);
     /* Already bound now: enable_and_bind refuses rather than enable late. */
-    assert_int_equal(edge_socket_enable_and_bind(f->tcp, s, 50001), EDGE_CLIENT_E_NOT_COVERED);
+    assert_int_equal(edge_socket_enable_and_bind(f->tcp, s, (uint16_t)(f->lo + 1)),
+                     EDGE_CLIENT_E_NOT_COVERED);
     closesocket(s);
     s = make(AF_INET6, SOCK_DGRAM, IPPROTO_UDP);
     assert_int_equal(edge_socket_enable_and_bind(f->udp, s, 0), EDGE_OK); /* 0: first port */
-    assert_int_equal(bound_port(s), 50100);
+    assert_int_equal(bound_port(s), f->udp_port);
     closesocket(s);
 }
 
@@ -167,8 +175,8 @@ static void test_bind_failure_reports_socket_error(void **state)
 {
     struct fixture *f = *state;
     SOCKET a = make(AF_INET6, SOCK_DGRAM, IPPROTO_UDP), b = make(AF_INET6, SOCK_DGRAM, IPPROTO_UDP);
-    bind6(a, 50100);
-    assert_int_equal(edge_socket_enable_and_bind(f->udp, b, 50100), EDGE_CLIENT_E_SOCKET);
+    bind6(a, f->udp_port);
+    assert_int_equal(edge_socket_enable_and_bind(f->udp, b, f->udp_port), EDGE_CLIENT_E_SOCKET);
     assert_int_equal(GetLastError(), WSAEADDRINUSE);
     closesocket(a);
     closesocket(b);

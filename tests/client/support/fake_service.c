@@ -325,10 +325,17 @@ static DWORD WINAPI fake_thread(void *arg)
         }
         ResetEvent(ov.hEvent);
         connected = ConnectNamedPipe(fs->pipe, &ov) != 0;
-        if (!connected && GetLastError() == ERROR_PIPE_CONNECTED)
-            connected = true;
-        else if (!connected && GetLastError() != ERROR_IO_PENDING)
-            break;
+        if (!connected) {
+            DWORD err = GetLastError();
+            /* Every instance accepts clients from its creation on, before ConnectNamedPipe.
+             * ERROR_NO_DATA: one connected and already left (a refused open closes at once).
+             * It is served like any client — serve_client sees it gone and the instance is
+             * recycled; ending the thread here left the next client unanswered. */
+            if (err == ERROR_PIPE_CONNECTED || err == ERROR_NO_DATA)
+                connected = true;
+            else if (err != ERROR_IO_PENDING)
+                break;
+        }
         while (!connected) {
             w = WaitForMultipleObjects(3, waits, FALSE, INFINITE);
             if (w == WAIT_OBJECT_0) {
