@@ -267,65 +267,69 @@ static DWORD create_instance(struct pipe_server *srv, bool first)
     struct pipe_client *pc;
     DWORD open_mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED;
     DWORD err = ERROR_SUCCESS;
-    unsigned tries;
 
     if (first)
         open_mode |= FILE_FLAG_FIRST_PIPE_INSTANCE;
-    /* A client that connects and leaves at once (ERROR_NO_DATA) costs one retry, never more. */
-    for (tries = 0; tries < 8; tries++) {
-        pc = calloc(1, sizeof(*pc));
-        if (!pc)
-            return ERROR_NOT_ENOUGH_MEMORY;
-        pc->srv = srv;
-        pc->io = PC_LISTENING;
-        pc->pipe = CreateNamedPipeW(
-            srv->name, open_mode,
-            PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
-            PIPE_UNLIMITED_INSTANCES, PIPE_INITIAL_READ_BUFFER, PIPE_INITIAL_READ_BUFFER, 0, &sa);
-        if (pc->pipe == INVALID_HANDLE_VALUE) {
-            err = GetLastError();
-            free(pc);
-            return err;
-        }
-        if (!CreateIoCompletionPort(pc->pipe, srv->iocp, (ULONG_PTR)pc, 0)) {
-            err = GetLastError();
-            client_free(pc);
-            return err;
-        }
-        AcquireSRWLockExclusive(&srv->lock);
-        list_add(srv, pc);
-        srv->listening++;
-        ReleaseSRWLockExclusive(&srv->lock);
+    pc = calloc(1, sizeof(*pc));
+    if (!pc)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    pc->srv = srv;
+    pc->io = PC_LISTENING;
+    pc->pipe = CreateNamedPipeW(
+        srv->name, open_mode,
+        PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
+        PIPE_UNLIMITED_INSTANCES, PIPE_INITIAL_READ_BUFFER, PIPE_INITIAL_READ_BUFFER, 0, &sa);
+    if (pc->pipe == INVALID_HANDLE_VALUE) {
+        err = GetLastError();
+        free(pc);
+        return err;
+    }
+    if (!CreateIoCompletionPort(pc->pipe, srv->iocp, (ULONG_PTR)pc, 0)) {
+        err = GetLastError();
+        client_free(pc);
+        return err;
+    }
+    AcquireSRWLockExclusive(&srv->lock);
+    list_add(srv, pc);
+    srv->listening++;
+    ReleaseSRWLockExclusive(&srv->lock);
+    for (;;) {
         if (ConnectNamedPipe(pc->pipe, &pc->ov))
             err = ERROR_PIPE_CONNECTED;
         else
             err = GetLastError();
-        switch (err) {
-        case ERROR_IO_PENDING:
-            return ERROR_SUCCESS;
-        case ERROR_PIPE_CONNECTED:
-            /* Connected between create and connect: no completion is queued, queue one. */
-            if (!PostQueuedCompletionStatus(srv->iocp, 0, (ULONG_PTR)pc, &pc->ov)) {
-                err = GetLastError();
-                client_close(pc);
-                return err;
-            }
-            return ERROR_SUCCESS;
-        case ERROR_NO_DATA:
-            /* The client already left (OpenVPN 2025 stopped its service here): recycle. */
-            AcquireSRWLockExclusive(&srv->lock);
-            srv->stats.gone_before_read++;
-            ReleaseSRWLockExclusive(&srv->lock);
-            client_close(pc);
-            first = false;
-            open_mode &= ~(DWORD)FILE_FLAG_FIRST_PIPE_INSTANCE;
-            continue;
-        default:
+        if (err != ERROR_NO_DATA)
+            break;
+        /*
+         * A client connected to this fresh instance and already left (OpenVPN's service stopped
+         * altogether here in 2025).  Disconnect it and listen again on the SAME instance: closing
+         * it and creating another would leave a moment with no instance of the name at all, in
+         * which every other client's CreateFile fails with ERROR_FILE_NOT_FOUND ("service not
+         * running").  Each turn of this loop is one departed client, so it ends with them.
+         */
+        AcquireSRWLockExclusive(&srv->lock);
+        srv->stats.gone_before_read++;
+        ReleaseSRWLockExclusive(&srv->lock);
+        if (!DisconnectNamedPipe(pc->pipe)) {
+            err = GetLastError();
+            break;
+        }
+    }
+    switch (err) {
+    case ERROR_IO_PENDING:
+        return ERROR_SUCCESS;
+    case ERROR_PIPE_CONNECTED:
+        /* Connected between create and connect: no completion is queued, queue one. */
+        if (!PostQueuedCompletionStatus(srv->iocp, 0, (ULONG_PTR)pc, &pc->ov)) {
+            err = GetLastError();
             client_close(pc);
             return err;
         }
+        return ERROR_SUCCESS;
+    default:
+        client_close(pc);
+        return err;
     }
-    return ERROR_NO_DATA;
 }
 
 /* Brings the number of listening instances back to the target; failures wait for the timer. */
