@@ -34,6 +34,25 @@ uint64_t lm_now(void)
 
 /* ---- persistence --------------------------------------------------------------------------- */
 
+/* Marks the store dirty with ERR and audits the failed write. */
+static void persist_failed(struct leases *m, edge_status st, DWORD err, const char *what)
+{
+    struct lm_audit_event ev;
+    char text[128];
+
+    m->dirty = true;
+    m->store_error = err;
+    memset(&ev, 0, sizeof(ev));
+    (void)snprintf(text, sizeof(text), "%s failed: %s, Win32 error %lu", what, edge_status_name(st),
+                   (unsigned long)err);
+    ev.kind = AUDIT_STATE_WRITE_FAILED;
+    ev.status = EDGE_E_STORAGE;
+    ev.detail = text;
+    ev.has_hresult = err != 0;
+    ev.hresult = HRESULT_FROM_WIN32(err);
+    lm_audit(m, &ev);
+}
+
 edge_status lm_persist(struct leases *m)
 {
     edge_status st = store_save(m->store, m->table);
@@ -43,22 +62,30 @@ edge_status lm_persist(struct leases *m)
         m->store_error = ERROR_SUCCESS;
         return EDGE_OK;
     }
-    m->dirty = true;
-    m->store_error = store_last_error(m->store);
-    {
-        struct lm_audit_event ev;
-        char text[96];
-        memset(&ev, 0, sizeof(ev));
-        (void)snprintf(text, sizeof(text), "state write failed: %s, Win32 error %lu",
-                       edge_status_name(st), (unsigned long)m->store_error);
-        ev.kind = AUDIT_STATE_WRITE_FAILED;
-        ev.status = EDGE_E_STORAGE;
-        ev.detail = text;
-        ev.has_hresult = m->store_error != 0;
-        ev.hresult = HRESULT_FROM_WIN32(m->store_error);
-        lm_audit(m, &ev);
-    }
+    persist_failed(m, st, store_last_error(m->store), "state write");
     return EDGE_E_STORAGE;
+}
+
+edge_status lm_persist_renewal(struct leases *m, const edge_lease_info *old)
+{
+    edge_lease_info now;
+    edge_status st;
+    DWORD err;
+
+    /* Shortened (or unknown): the old, later expiry must not come back after a crash. */
+    if (!edge_lease_table_get(m->table, old->id, &now) || now.expires < old->expires)
+        return lm_persist(m);
+    st = store_save_deferred(m->store, m->table, &m->lock);
+    if (st != EDGE_OK) { /* only with deferral disabled: it was a synchronous save */
+        persist_failed(m, st, store_last_error(m->store), "state write");
+        return EDGE_E_STORAGE;
+    }
+    /* A failed deferred write is retried by the store; tell status/doctor and the audit log once.
+     * The next successful lm_persist (any grant or end, or a reconcile pass) clears it. */
+    err = store_deferred_error(m->store);
+    if (err != ERROR_SUCCESS && !m->dirty)
+        persist_failed(m, EDGE_E_STORAGE, err, "deferred state write (renewals)");
+    return EDGE_OK;
 }
 
 /* ---- results ------------------------------------------------------------------------------- */

@@ -25,12 +25,30 @@ struct store {
     PSECURITY_DESCRIPTOR dir_sd[2];
     PSECURITY_DESCRIPTOR file_sd[2];
     int sd_choice; /* SD_UNOWNED once the OS refused owner SYSTEM (not running as SYSTEM) */
+    /* io_lock: one write at a time; guards generation, newest_slot, last_error, write_limit,
+     * tmp_counter and sd_choice.  pend_lock (taken inside io_lock, never the other way round):
+     * the deferred state below.  The table's lock is taken before either. */
+    SRWLOCK io_lock;
     uint64_t generation;
     int newest_slot;
     DWORD last_error;
     uint64_t write_limit; /* UINT64_MAX: no fault injected */
     uint32_t tmp_counter;
+
+    SRWLOCK pend_lock;
+    uint64_t next_generation; /* reserved by the next serialization; 0: exhausted */
+    PTP_TIMER timer;
+    uint32_t defer_ms;
+    bool pending;     /* src_table is ahead of disk */
+    bool timer_armed; /* a timer callback is due */
+    bool closing;
+    const edge_lease_table *src_table;
+    SRWLOCK *src_lock;
+    DWORD deferred_error;
+    store_stats stats;
 };
+
+static VOID CALLBACK deferred_cb(PTP_CALLBACK_INSTANCE inst, PVOID ctx, PTP_TIMER timer);
 
 /* dir + "\" + name, allocated; NULL when out of memory. */
 static wchar_t *path_join(const wchar_t *dir, const wchar_t *name)
@@ -367,6 +385,10 @@ edge_status store_open(const wchar_t *dir, const edge_lease_table_params *params
     s->newest_slot = -1;
     s->write_limit = UINT64_MAX;
     s->sd_choice = SD_OWNED;
+    s->next_generation = 1;
+    s->defer_ms = STORE_DEFER_MS;
+    InitializeSRWLock(&s->io_lock);
+    InitializeSRWLock(&s->pend_lock);
     err = make_descriptors(s);
     if (err != ERROR_SUCCESS) {
         st = fail_open(report, err, "cannot build the security descriptors");
@@ -421,6 +443,7 @@ edge_status store_open(const wchar_t *dir, const edge_lease_table_params *params
         report->generation = sel.generation;
         report->recovered = any_rejected;
         s->generation = sel.generation;
+        s->next_generation = sel.generation + 1; /* 0 after UINT64_MAX: exhausted */
         s->newest_slot = (int)sel.index;
     } else {
         /* Nothing valid.  Rejected slots are kept aside for inspection: the next saves must not
@@ -441,6 +464,11 @@ edge_status store_open(const wchar_t *dir, const edge_lease_table_params *params
             report->reason = "cannot create the lease table";
             goto out;
         }
+    }
+    s->timer = CreateThreadpoolTimer(deferred_cb, s, NULL);
+    if (!s->timer) {
+        st = fail_open(report, GetLastError(), "cannot create the deferred-save timer");
+        goto out;
     }
     *table_out = table;
     table = NULL;
@@ -504,44 +532,40 @@ static DWORD create_temp(struct store *s, HANDLE *h, wchar_t **path)
     return err;
 }
 
-edge_status store_save(struct store *s, const edge_lease_table *table)
+/* Serializes table as generation gen.  Returns a Win32 error; *st is set for non-storage ones. */
+static DWORD serialize(const edge_lease_table *table, uint64_t gen, uint8_t **buf, size_t *len,
+                       edge_status *st)
 {
-    edge_status st = EDGE_OK;
-    DWORD err = ERROR_SUCCESS;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    wchar_t *tmp = NULL, *slot_path = NULL;
-    HANDLE h = INVALID_HANDLE_VALUE;
-
-    if (!s || !table)
-        return EDGE_E_BAD_REQUEST;
-    uint64_t limit = s->write_limit;
-    s->write_limit = UINT64_MAX; /* one shot */
-    int target = s->newest_slot == 0 ? 1 : 0;
-
-    if (s->generation == UINT64_MAX) {
-        err = ERROR_ARITHMETIC_OVERFLOW;
-        goto out;
-    }
-    edge_sf_result sr = edge_sf_serialize(table, s->generation + 1, &buf, &len);
+    edge_sf_result sr = edge_sf_serialize(table, gen, buf, len);
     if (sr == EDGE_SF_E_NO_MEMORY) {
-        st = EDGE_E_NO_MEMORY;
-        err = ERROR_NOT_ENOUGH_MEMORY;
-        goto out;
+        *st = EDGE_E_NO_MEMORY;
+        return ERROR_NOT_ENOUGH_MEMORY;
     }
     /* Never write what store_open would refuse to read back. */
-    if (sr == EDGE_SF_E_LIMITS || (sr == EDGE_SF_OK && (uint64_t)len > STORE_MAX_FILE_BYTES)) {
-        err = ERROR_FILE_TOO_LARGE;
-        goto out;
-    }
+    if (sr == EDGE_SF_E_LIMITS || (sr == EDGE_SF_OK && (uint64_t)*len > STORE_MAX_FILE_BYTES))
+        return ERROR_FILE_TOO_LARGE;
     if (sr != EDGE_SF_OK) {
-        st = EDGE_E_INTERNAL;
-        err = ERROR_INVALID_DATA;
-        goto out;
+        *st = EDGE_E_INTERNAL;
+        return ERROR_INVALID_DATA;
     }
+    return ERROR_SUCCESS;
+}
+
+/*
+ * Writes a serialized generation GEN to the slot not holding the newest one (io_lock held):
+ * temporary file, every byte, FlushFileBuffers, then the rename.  On failure nothing changed.
+ */
+static DWORD write_generation(struct store *s, const uint8_t *buf, size_t len, uint64_t gen,
+                              uint64_t limit, edge_status *st)
+{
+    DWORD err = ERROR_SUCCESS;
+    wchar_t *tmp = NULL, *slot_path = NULL;
+    HANDLE h = INVALID_HANDLE_VALUE;
+    int target = s->newest_slot == 0 ? 1 : 0;
+
     slot_path = path_join(s->dir, slot_names[target]);
     if (!slot_path) {
-        st = EDGE_E_NO_MEMORY;
+        *st = EDGE_E_NO_MEMORY;
         err = ERROR_NOT_ENOUGH_MEMORY;
         goto out;
     }
@@ -567,47 +591,299 @@ edge_status store_save(struct store *s, const edge_lease_table *table)
         err = GetLastError();
         goto out;
     }
-    s->generation++;
+    s->generation = gen;
     s->newest_slot = target;
 out:
     if (h != INVALID_HANDLE_VALUE)
         CloseHandle(h);
     if (err != ERROR_SUCCESS && tmp)
         DeleteFileW(tmp);
+    free(tmp);
+    free(slot_path);
+    return err;
+}
+
+/* Reserves the next generation (pend_lock held).  False when the counter is exhausted. */
+static bool reserve_generation(struct store *s, uint64_t *gen)
+{
+    if (s->next_generation == 0)
+        return false;
+    *gen = s->next_generation++;
+    return true;
+}
+
+/* Gives back GEN when nothing was reserved after it (pend_lock held): no gap after a failure. */
+static void unreserve_generation(struct store *s, uint64_t gen)
+{
+    if (s->next_generation == gen + 1)
+        s->next_generation = gen;
+}
+
+/* Arms the deferred writer in ms unless it is due already or the store closes (pend_lock held). */
+static void arm_timer(struct store *s, uint32_t ms)
+{
+    ULARGE_INTEGER due;
+    FILETIME ft;
+
+    if (s->closing || s->timer_armed || !s->timer)
+        return;
+    /* Negative = relative, in 100 ns units. */
+    due.QuadPart = (ULONGLONG)(-(LONGLONG)((ms ? ms : 1u) * 10000ull));
+    ft.dwLowDateTime = due.LowPart;
+    ft.dwHighDateTime = due.HighPart;
+    SetThreadpoolTimer(s->timer, &ft, 0, 0);
+    s->timer_armed = true;
+}
+
+edge_status store_save(struct store *s, const edge_lease_table *table)
+{
+    edge_status st = EDGE_OK;
+    DWORD err = ERROR_SUCCESS;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    uint64_t gen = 0;
+    bool was_pending;
+
+    if (!s || !table)
+        return EDGE_E_BAD_REQUEST;
+    AcquireSRWLockExclusive(&s->io_lock);
+    uint64_t limit = s->write_limit;
+    s->write_limit = UINT64_MAX; /* one shot */
+
+    /* The whole table is written: it covers any deferred change made before this call. */
+    AcquireSRWLockExclusive(&s->pend_lock);
+    was_pending = s->pending;
+    s->pending = false;
+    if (!reserve_generation(s, &gen))
+        err = ERROR_ARITHMETIC_OVERFLOW;
+    ReleaseSRWLockExclusive(&s->pend_lock);
+
+    if (err == ERROR_SUCCESS)
+        err = serialize(table, gen, &buf, &len, &st);
+    if (err == ERROR_SUCCESS)
+        err = write_generation(s, buf, len, gen, limit, &st);
+
+    AcquireSRWLockExclusive(&s->pend_lock);
+    if (err == ERROR_SUCCESS) {
+        s->stats.saves++;
+        s->deferred_error = ERROR_SUCCESS;
+        if (was_pending)
+            s->stats.superseded++;
+    } else {
+        s->stats.write_failures++;
+        if (gen)
+            unreserve_generation(s, gen);
+        if (was_pending) { /* the deferred change is still not on disk */
+            s->pending = true;
+            arm_timer(s, s->defer_ms ? s->defer_ms : STORE_DEFER_MS);
+        }
+    }
+    ReleaseSRWLockExclusive(&s->pend_lock);
     if (err != ERROR_SUCCESS && st == EDGE_OK)
         st = EDGE_E_STORAGE;
     s->last_error = err;
-    free(tmp);
-    free(slot_path);
+    ReleaseSRWLockExclusive(&s->io_lock);
     edge_sf_buffer_free(buf);
     return st;
 }
 
+/*
+ * The deferred writer (timer callback, store_flush, store_close): snapshots the table under its
+ * lock (shared), then writes it under io_lock.  A snapshot that a store_save overtook is dropped.
+ */
+static edge_status write_pending(struct store *s, bool from_timer)
+{
+    edge_status st = EDGE_OK;
+    DWORD err = ERROR_SUCCESS;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    uint64_t gen = 0;
+    SRWLOCK *lock;
+
+    AcquireSRWLockExclusive(&s->pend_lock);
+    if (from_timer)
+        s->timer_armed = false;
+    lock = s->pending ? s->src_lock : NULL;
+    ReleaseSRWLockExclusive(&s->pend_lock);
+    if (!lock)
+        return EDGE_OK;
+
+    AcquireSRWLockShared(lock);
+    AcquireSRWLockExclusive(&s->pend_lock);
+    if (!s->pending) { /* a store_save wrote it meanwhile */
+        ReleaseSRWLockExclusive(&s->pend_lock);
+        ReleaseSRWLockShared(lock);
+        return EDGE_OK;
+    }
+    s->pending = false;
+    if (!reserve_generation(s, &gen))
+        err = ERROR_ARITHMETIC_OVERFLOW;
+    ReleaseSRWLockExclusive(&s->pend_lock);
+    /* The table cannot change (its writers hold the lock exclusively) nor be swapped: a swap is
+     * preceded by a store_save, which would have cleared pending. */
+    if (err == ERROR_SUCCESS)
+        err = serialize(s->src_table, gen, &buf, &len, &st);
+    ReleaseSRWLockShared(lock);
+
+    AcquireSRWLockExclusive(&s->io_lock);
+    if (err == ERROR_SUCCESS && gen <= s->generation) {
+        /* A store_save serialized later state and is on disk already. */
+        AcquireSRWLockExclusive(&s->pend_lock);
+        s->stats.superseded++;
+        ReleaseSRWLockExclusive(&s->pend_lock);
+        ReleaseSRWLockExclusive(&s->io_lock);
+        edge_sf_buffer_free(buf);
+        return EDGE_OK;
+    }
+    if (err == ERROR_SUCCESS) {
+        uint64_t limit = s->write_limit;
+        s->write_limit = UINT64_MAX;
+        err = write_generation(s, buf, len, gen, limit, &st);
+    }
+    AcquireSRWLockExclusive(&s->pend_lock);
+    if (err == ERROR_SUCCESS) {
+        s->stats.deferred_writes++;
+        s->deferred_error = ERROR_SUCCESS;
+    } else {
+        s->stats.write_failures++;
+        s->deferred_error = err;
+        if (gen)
+            unreserve_generation(s, gen);
+        /* Still ahead of disk unless something reserved after us (a store_save, which covers
+         * this snapshot, or a newer snapshot).  The table is the same: only a store_save could
+         * have swapped it. */
+        if (!s->pending && (gen == 0 || s->next_generation == gen)) {
+            s->pending = true;
+            s->timer_armed = false;
+            arm_timer(s, STORE_DEFER_RETRY_MS);
+        }
+    }
+    ReleaseSRWLockExclusive(&s->pend_lock);
+    s->last_error = err;
+    ReleaseSRWLockExclusive(&s->io_lock);
+    edge_sf_buffer_free(buf);
+    if (err != ERROR_SUCCESS && st == EDGE_OK)
+        st = EDGE_E_STORAGE;
+    return st;
+}
+
+static VOID CALLBACK deferred_cb(PTP_CALLBACK_INSTANCE inst, PVOID ctx, PTP_TIMER timer)
+{
+    (void)inst;
+    (void)timer;
+    (void)write_pending(ctx, true);
+}
+
+edge_status store_save_deferred(struct store *s, const edge_lease_table *table, SRWLOCK *lock)
+{
+    if (!s || !table || !lock)
+        return EDGE_E_BAD_REQUEST;
+    AcquireSRWLockExclusive(&s->pend_lock);
+    if (s->defer_ms == 0 || s->closing) {
+        ReleaseSRWLockExclusive(&s->pend_lock);
+        return store_save(s, table);
+    }
+    s->src_table = table;
+    s->src_lock = lock;
+    s->pending = true;
+    s->stats.deferred_requests++;
+    arm_timer(s, s->defer_ms);
+    ReleaseSRWLockExclusive(&s->pend_lock);
+    return EDGE_OK;
+}
+
+edge_status store_flush(struct store *s)
+{
+    return s ? write_pending(s, false) : EDGE_E_BAD_REQUEST;
+}
+
+DWORD store_deferred_error(const struct store *s)
+{
+    DWORD err;
+    if (!s)
+        return ERROR_INVALID_PARAMETER;
+    AcquireSRWLockShared((SRWLOCK *)&s->pend_lock);
+    err = s->deferred_error;
+    ReleaseSRWLockShared((SRWLOCK *)&s->pend_lock);
+    return err;
+}
+
+void store_set_defer_ms(struct store *s, uint32_t ms)
+{
+    if (!s)
+        return;
+    AcquireSRWLockExclusive(&s->pend_lock);
+    s->defer_ms = ms;
+    ReleaseSRWLockExclusive(&s->pend_lock);
+}
+
+void store_get_stats(const struct store *s, store_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!s)
+        return;
+    AcquireSRWLockShared((SRWLOCK *)&s->pend_lock);
+    *out = s->stats;
+    out->pending = s->pending;
+    ReleaseSRWLockShared((SRWLOCK *)&s->pend_lock);
+}
+
 uint64_t store_generation(const struct store *s)
 {
-    return s ? s->generation : 0;
+    uint64_t g;
+    if (!s)
+        return 0;
+    AcquireSRWLockShared((SRWLOCK *)&s->io_lock);
+    g = s->generation;
+    ReleaseSRWLockShared((SRWLOCK *)&s->io_lock);
+    return g;
 }
 
 int store_newest_slot(const struct store *s)
 {
-    return s ? s->newest_slot : -1;
+    int n;
+    if (!s)
+        return -1;
+    AcquireSRWLockShared((SRWLOCK *)&s->io_lock);
+    n = s->newest_slot;
+    ReleaseSRWLockShared((SRWLOCK *)&s->io_lock);
+    return n;
 }
 
 DWORD store_last_error(const struct store *s)
 {
-    return s ? s->last_error : ERROR_INVALID_PARAMETER;
+    DWORD e;
+    if (!s)
+        return ERROR_INVALID_PARAMETER;
+    AcquireSRWLockShared((SRWLOCK *)&s->io_lock);
+    e = s->last_error;
+    ReleaseSRWLockShared((SRWLOCK *)&s->io_lock);
+    return e;
 }
 
 void store_set_write_limit(struct store *s, uint64_t bytes)
 {
-    if (s)
-        s->write_limit = bytes;
+    if (!s)
+        return;
+    AcquireSRWLockExclusive(&s->io_lock);
+    s->write_limit = bytes;
+    ReleaseSRWLockExclusive(&s->io_lock);
 }
 
 void store_close(struct store *s)
 {
     if (!s)
         return;
+    if (s->timer) {
+        AcquireSRWLockExclusive(&s->pend_lock);
+        s->closing = true;
+        ReleaseSRWLockExclusive(&s->pend_lock);
+        SetThreadpoolTimer(s->timer, NULL, 0, 0);
+        WaitForThreadpoolTimerCallbacks(s->timer, TRUE);
+        CloseThreadpoolTimer(s->timer);
+        s->timer = NULL;
+        (void)write_pending(s, false); /* the last deferred change, synchronously */
+    }
     if (s->dir_handle && s->dir_handle != INVALID_HANDLE_VALUE)
         CloseHandle(s->dir_handle);
     for (int i = 0; i < 2; i++) {

@@ -24,7 +24,23 @@
  * MoveFileExW(MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH).  A crash at any instant leaves
  * the old or the new generation loadable; a failed save changes nothing on disk.
  *
- * Thread-safety: none; the lease manager serialises calls with its own lock.
+ * Deferred saves (store_save_deferred): a change whose loss in a crash is harmless (a renewal
+ * that moves an expiry later) only marks the table as ahead of disk.  A threadpool timer writes
+ * it STORE_DEFER_MS later, as one generation exactly like store_save, however many changes came
+ * in between (they coalesce).  So:
+ *   - store_save returns after the generation is durable (unchanged), and also covers every
+ *     deferred change made before it: it writes the whole table.
+ *   - a deferred change is durable at most STORE_DEFER_MS (+ one write) after the call; a crash
+ *     before that loses it (and only it and other deferred changes of that window): the disk
+ *     still holds the previous generation, which is complete and valid.
+ *   - store_flush and store_close write a pending deferred change at once (service stop).
+ *   - a failed deferred write is retried every STORE_DEFER_RETRY_MS; store_deferred_error tells.
+ * Generations on disk still only increase; they may skip a number after a failed or superseded
+ * write (edge_sf_select takes the highest).
+ *
+ * Thread-safety: store_save, store_save_deferred and store_set_* are serialised by the caller
+ * (the lease manager's lock); the store's own locks order them against the deferred writer, which
+ * runs on a threadpool thread.  The getters may be called from any thread.
  */
 #ifndef EDGE_SVC_STORE_H
 #define EDGE_SVC_STORE_H
@@ -114,13 +130,54 @@ edge_status store_open(const wchar_t *dir, const edge_lease_table_params *params
                        struct store_load_report *report);
 
 /*
- * Persists every lease of table as generation store_generation(s) + 1 (see the top comment).
+ * Persists every lease of table as a generation above store_generation(s) (normally + 1; see the
+ * top comment), synchronously; a pending deferred change is covered by it.
  * Returns EDGE_OK; EDGE_E_STORAGE when any step failed (the temporary file is deleted, both slots
  * are as before, the generation does not advance; store_last_error tells the Win32 error, and
  * ERROR_FILE_TOO_LARGE when the serialized table exceeds STORE_MAX_FILE_BYTES, which could never
  * be loaded back); EDGE_E_NO_MEMORY; EDGE_E_BAD_REQUEST for NULL arguments.
  */
 edge_status store_save(struct store *s, const edge_lease_table *table);
+
+/* Delay between a deferred change and its write, and the retry delay after a failed one. */
+#define STORE_DEFER_MS       1000u
+#define STORE_DEFER_RETRY_MS 5000u
+
+/*
+ * Marks TABLE as ahead of disk and returns at once; the deferred writer persists it within the
+ * defer delay (see the top comment).  The caller holds *LOCK exclusively (the lock that guards
+ * TABLE); the writer takes it shared while it serializes.  TABLE and LOCK must stay valid until a
+ * later store_save or store_save_deferred names another table, or store_close; pass the same lock
+ * every time.  With a defer delay of 0 (store_set_defer_ms) this is store_save.
+ * Returns EDGE_OK (a failure of the later write shows in store_deferred_error), EDGE_E_BAD_REQUEST
+ * for NULL arguments, or, with delay 0, what store_save returns.
+ */
+edge_status store_save_deferred(struct store *s, const edge_lease_table *table, SRWLOCK *lock);
+
+/*
+ * Writes a pending deferred change now (nothing to do: EDGE_OK).  The caller must NOT hold the
+ * table's lock.  Returns EDGE_OK, EDGE_E_STORAGE (store_deferred_error tells; retried later),
+ * EDGE_E_NO_MEMORY.
+ */
+edge_status store_flush(struct store *s);
+
+/* Win32 error of the last failed deferred write; ERROR_SUCCESS once any later write succeeded. */
+DWORD store_deferred_error(const struct store *s);
+
+/* Sets the defer delay (default STORE_DEFER_MS; 0 disables deferral).  For tests and tuning. */
+void store_set_defer_ms(struct store *s, uint32_t ms);
+
+typedef struct store_stats {
+    uint64_t saves;             /* generations written by store_save */
+    uint64_t deferred_requests; /* store_save_deferred calls accepted */
+    uint64_t deferred_writes;   /* generations written for deferred changes (timer, flush, close) */
+    uint64_t superseded;        /* deferred snapshots dropped: a store_save already covered them */
+    uint64_t write_failures;    /* failed writes of either kind */
+    bool pending;               /* a deferred change is not on disk yet */
+} store_stats;
+
+/* Counters since store_open (zeroed *out first).  Files written = saves + deferred_writes. */
+void store_get_stats(const struct store *s, store_stats *out);
 
 /* Generation of the newest valid slot on disk (0 before the first save of a fresh store). */
 uint64_t store_generation(const struct store *s);
@@ -139,7 +196,11 @@ DWORD store_last_error(const struct store *s);
  */
 void store_set_write_limit(struct store *s, uint64_t bytes);
 
-/* Closes the directory handle and frees s.  NULL is ignored. */
+/*
+ * Stops the deferred writer, writes a pending deferred change (its failure cannot be reported:
+ * call store_flush first to know), closes the directory handle and frees s.  The table of the
+ * last store_save_deferred must still be valid, its lock not held.  NULL is ignored.
+ */
 void store_close(struct store *s);
 
 #endif /* EDGE_SVC_STORE_H */
