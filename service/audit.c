@@ -170,8 +170,8 @@ static DWORD utf8_dup(const wchar_t *s, char **out, bool *lossy)
 
 /* The record's UTF-16 strings, converted once for however many formatting attempts. */
 typedef struct wide_fields {
-    char *caller_sid, *image_path, *rule_name;
-    bool sid_lossy, path_lossy, rule_lossy;
+    char *caller_sid, *image_path, *rule_name, *lease_image;
+    bool sid_lossy, path_lossy, rule_lossy, lease_image_lossy;
 } wide_fields;
 
 static void wide_fields_free(wide_fields *f)
@@ -179,6 +179,7 @@ static void wide_fields_free(wide_fields *f)
     free(f->caller_sid);
     free(f->image_path);
     free(f->rule_name);
+    free(f->lease_image);
     memset(f, 0, sizeof(*f));
 }
 
@@ -190,6 +191,8 @@ static DWORD wide_fields_init(wide_fields *f, const audit_record *rec)
         err = utf8_dup(rec->image_path, &f->image_path, &f->path_lossy);
     if (err == ERROR_SUCCESS)
         err = utf8_dup(rec->rule_name, &f->rule_name, &f->rule_lossy);
+    if (err == ERROR_SUCCESS)
+        err = utf8_dup(rec->lease_image_path, &f->lease_image, &f->lease_image_lossy);
     if (err != ERROR_SUCCESS)
         wide_fields_free(f);
     return err;
@@ -281,6 +284,12 @@ static json_status format_record(json_writer *w, const audit_record *rec, const 
     else
         json_kv_null(w, "lease_id");
     kv_converted(w, "rule_name", wf->rule_name, wf->rule_lossy, "rule_name_lossy");
+    kv_converted(w, "lease_image_path", wf->lease_image, wf->lease_image_lossy,
+                 "lease_image_path_lossy");
+    if (rec->lease_image_sha256)
+        json_kv_hex(w, "lease_image_sha256", rec->lease_image_sha256, SHA256_BYTES);
+    else
+        json_kv_null(w, "lease_image_sha256");
     if (rec->has_hresult) {
         char hr[12];
         snprintf(hr, sizeof(hr), "0x%08lx", (unsigned long)(ULONG)rec->hresult);
@@ -343,6 +352,7 @@ static audit_node *format_node(const audit_record *rec, uint64_t seq, uint64_t r
     small.caller_sid = NULL;
     small.image_path = NULL;
     small.rule_name = NULL;
+    small.lease_image_path = NULL;
     small.detail = "audit record too large or not convertible; its strings were omitted";
     memset(&wf, 0, sizeof(wf));
     json_init_fixed(&w, stack_buf, sizeof(stack_buf));

@@ -22,6 +22,9 @@
  *   request       null or {"verb","protocol" ("tcp"|"udp"|decimal),"ports" (["80","1000-2000"]),
  *                 "lease_seconds","flags"}
  *   lease_id      32 hex digits or null;  rule_name  firewall rule name or null
+ *   lease_image_path, lease_image_sha256
+ *                 the executable the lease (and its rule) is for, or null; differs from
+ *                 image_path when an administrator acts for another executable
  *   hresult       "0x8007xxxx" or null (firewall operations)
  * plus, only when the value had to be altered: "<field>_lossy": true (UTF-16 with unpaired
  * surrogates, converted with U+FFFD) or "detail_invalid_utf8": true (detail dropped), and in
@@ -113,6 +116,8 @@ typedef struct audit_record {
     const audit_request *request;
     const uint8_t *lease_id; /* 16 bytes */
     const wchar_t *rule_name;
+    const wchar_t *lease_image_path;   /* the executable the lease is for */
+    const uint8_t *lease_image_sha256; /* 32 bytes */
     bool has_hresult;
     HRESULT hresult;
 } audit_record;

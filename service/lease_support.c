@@ -382,11 +382,19 @@ void lm_audit(struct leases *m, const struct lm_audit_event *ev)
         rec.image_sha256 = ev->caller->image_sha256;
     } else if (ev->lease) {
         owner_w = widen(ev->lease->owner_sid);
-        image_w = widen(ev->lease->image_path);
         rec.caller_sid = owner_w;
         rec.pid = ev->lease->owner_pid;
-        rec.image_path = image_w;
-        rec.image_sha256 = ev->lease->image_sha256;
+    }
+    if (ev->lease) {
+        /* The executable the lease is for: the caller's own, or another one an administrator
+         * named; without a caller it is also the record's image. */
+        image_w = widen(ev->lease->image_path);
+        rec.lease_image_path = image_w;
+        rec.lease_image_sha256 = ev->lease->image_sha256;
+        if (!ev->caller) {
+            rec.image_path = image_w;
+            rec.image_sha256 = ev->lease->image_sha256;
+        }
     }
     memset(&areq, 0, sizeof(areq));
     if (ev->req) {

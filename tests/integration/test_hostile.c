@@ -603,6 +603,20 @@ static void test_other_executables(void **state)
         itest_hex_id(l.id, hex);
         assert_true(itest_audit_has(mark, "\"request_granted\"", hex, 3000));
         assert_true(itest_audit_has(mark, "caller is an elevated administrator", hex, 0));
+        {
+            /* The record names the executable the lease is for, not only the caller's. */
+            static char needle[2 * (EDGE_MAX_PATH + 1) + 32];
+            char *o;
+            const char *q;
+            o = needle + sprintf(needle, "\"lease_image_path\":\"");
+            for (q = l.image_path; *q; q++) {
+                if (*q == '\\' || *q == '"')
+                    *o++ = '\\';
+                *o++ = *q;
+            }
+            *o = '\0';
+            assert_true(itest_audit_has(mark, needle, hex, 0));
+        }
         assert_int_equal(itc_release(c, l.id, &st), ERROR_SUCCESS);
         assert_int_equal(st, EDGE_OK);
     }

@@ -157,6 +157,8 @@ static void test_record_has_every_field(void **state)
     rec.request = &req;
     rec.lease_id = lease;
     rec.rule_name = L"EdgeBroker lease deadbeef";
+    rec.lease_image_path = L"C:\\Program Files\\Other\\other.exe";
+    rec.lease_image_sha256 = sha;
     rec.has_hresult = true;
     rec.hresult = (HRESULT)0x80070005;
     assert_true(audit_emit(log, &rec));
@@ -205,6 +207,8 @@ static void test_record_has_every_field(void **state)
                         "000102030405060708090a0b0c0d0e0ff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff");
     assert_string_equal(jsonl_str(&o, "lease_id"), "deadbeef0102030405060708090a0b0c");
     assert_string_equal(jsonl_str(&o, "rule_name"), "EdgeBroker lease deadbeef");
+    assert_string_equal(jsonl_str(&o, "lease_image_path"), "C:\\Program Files\\Other\\other.exe");
+    assert_non_null(jsonl_str(&o, "lease_image_sha256"));
     assert_string_equal(jsonl_str(&o, "hresult"), "0x80070005");
     const jsonl_field *rf = jsonl_get(&o, "request");
     assert_non_null(rf);
@@ -214,7 +218,7 @@ static void test_record_has_every_field(void **state)
     assert_true(jsonl_is(&r, "ports", "[\"443\",\"50000-50100\"]"));
     assert_int_equal(jsonl_num(&r, "lease_seconds"), 3600);
     assert_int_equal(jsonl_num(&r, "flags"), 5);
-    assert_int_equal(o.n, 17);
+    assert_int_equal(o.n, 19);
 
     assert_true(jsonl_parse(lines[1], strlen(lines[1]), &o));
     assert_int_equal(jsonl_num(&o, "seq"), 2);
@@ -223,11 +227,12 @@ static void test_record_has_every_field(void **state)
     assert_string_equal(jsonl_str(&o, "status"), "EDGE_OK");
     static const char *const nulls[] = {"decision",   "detail",       "caller_sid", "pid",
                                         "image_path", "image_sha256", "request",    "lease_id",
-                                        "rule_name",  "hresult"};
+                                        "rule_name",  "hresult",      "lease_image_path",
+                                        "lease_image_sha256"};
     for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
         if (!jsonl_is(&o, nulls[i], "null"))
             fail_msg("%s should be null in a bare record", nulls[i]);
-    assert_int_equal(o.n, 17);
+    assert_int_equal(o.n, 19);
 
     assert_true(jsonl_parse(lines[2], strlen(lines[2]), &o));
     assert_string_equal(jsonl_str(&o, "decision"), "denied");
