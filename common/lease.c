@@ -1,79 +1,14 @@
 /* The in-memory lease table; see edge/lease.h. */
-#include "edge/lease.h"
+#include "lease_internal.h"
+
 #include "edge/path.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define LEASE_PAGE_PORTS 256u
-#define LEASE_PAGES      256u
-#define LEASE_NO_HEAP    UINT32_MAX
-
-/* Intrusive chaining for the three hash indexes; always the first member of its record. */
-struct lease_hnode {
-    struct lease_hnode *next;
-};
-
-struct lease_htab {
-    struct lease_hnode **buckets;
-    size_t nbuckets; /* 0 or a power of two */
-    size_t n;
-};
-
-struct lease_owner {
-    struct lease_hnode hn;
-    uint64_t hash;
-    struct lease *head; /* this owner's leases, doubly linked through onext/oprev */
-    uint32_t count;
-    size_t sid_len;
-    char *sid; /* stored right after the struct */
-};
-
-struct lease_image {
-    struct lease_hnode hn;
-    uint64_t hash;
-    uint32_t count;
-    size_t path_len;
-    uint8_t sha256[EDGE_LEASE_SHA256_LEN];
-    char *path; /* stored right after the struct */
-};
-
-struct lease {
-    struct lease_hnode hn; /* id index */
-    struct lease *onext, *oprev;
-    struct lease_owner *owner;
-    struct lease_image *image;
-    uint64_t created, expires;
-    uint32_t edge_option, flags, owner_pid;
-    uint32_t heap_index; /* LEASE_NO_HEAP while ENDING */
-    uint16_t port_lo, port_hi;
-    uint8_t protocol, state;
-    uint8_t id[EDGE_LEASE_ID_LEN];
-};
-
-/*
- * Which image holds each port, per protocol, in lazily allocated pages of 256 ports.  Conflicts
- * guarantee at most one image per port; refs counts that image's leases covering the port.
- */
-struct lease_port_page {
-    struct lease_image *image[LEASE_PAGE_PORTS];
-    uint32_t refs[LEASE_PAGE_PORTS];
-    uint32_t used; /* ports with refs > 0; the page is freed at 0 */
-};
-
-struct edge_lease_table {
-    edge_lease_table_params params;
-    struct lease_htab ids, owners, images;
-    struct lease_port_page *ports[2][LEASE_PAGES]; /* [0] TCP, [1] UDP */
-    struct lease **heap;                           /* min-heap on expires, non-ENDING leases */
-    size_t heap_n, heap_cap;
-    uint32_t count;
-    size_t bytes;
-};
-
 typedef uint64_t (*lease_hash_fn)(const struct lease_hnode *node);
 
-static void *lease_alloc(edge_lease_table *t, size_t size)
+void *edge_lease_mem_alloc(edge_lease_table *t, size_t size)
 {
     void *p = calloc(1, size);
     if (p)
@@ -81,7 +16,7 @@ static void *lease_alloc(edge_lease_table *t, size_t size)
     return p;
 }
 
-static void lease_free_mem(edge_lease_table *t, void *p, size_t size)
+void edge_lease_mem_free(edge_lease_table *t, void *p, size_t size)
 {
     if (!p)
         return;
@@ -160,7 +95,7 @@ static bool lease_htab_reserve(edge_lease_table *t, struct lease_htab *h, size_t
     }
     if (nb == h->nbuckets)
         return true;
-    nbk = lease_alloc(t, nb * sizeof(*nbk));
+    nbk = edge_lease_mem_alloc(t, nb * sizeof(*nbk));
     if (!nbk)
         return false;
     for (i = 0; i < h->nbuckets; i++) {
@@ -173,7 +108,7 @@ static bool lease_htab_reserve(edge_lease_table *t, struct lease_htab *h, size_t
             n = next;
         }
     }
-    lease_free_mem(t, h->buckets, h->nbuckets * sizeof(*nbk));
+    edge_lease_mem_free(t, h->buckets, h->nbuckets * sizeof(*nbk));
     h->buckets = nbk;
     h->nbuckets = nb;
     return true;
@@ -261,89 +196,6 @@ static struct lease_image *lease_find_image(const edge_lease_table *t, const cha
     return NULL;
 }
 
-/* ---- expiry heap ---- */
-
-static void lease_heap_set(edge_lease_table *t, size_t i, struct lease *l)
-{
-    t->heap[i] = l;
-    l->heap_index = (uint32_t)i;
-}
-
-static void lease_heap_up(edge_lease_table *t, size_t i)
-{
-    struct lease *l = t->heap[i];
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (t->heap[parent]->expires <= l->expires)
-            break;
-        lease_heap_set(t, i, t->heap[parent]);
-        i = parent;
-    }
-    lease_heap_set(t, i, l);
-}
-
-static void lease_heap_down(edge_lease_table *t, size_t i)
-{
-    struct lease *l = t->heap[i];
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= t->heap_n)
-            break;
-        if (c + 1 < t->heap_n && t->heap[c + 1]->expires < t->heap[c]->expires)
-            c++;
-        if (l->expires <= t->heap[c]->expires)
-            break;
-        lease_heap_set(t, i, t->heap[c]);
-        i = c;
-    }
-    lease_heap_set(t, i, l);
-}
-
-static bool lease_heap_reserve(edge_lease_table *t, size_t want)
-{
-    size_t cap = t->heap_cap ? t->heap_cap : 16;
-    struct lease **nh;
-    while (cap < want) {
-        if (cap > SIZE_MAX / 2 / sizeof(*nh))
-            return false;
-        cap *= 2;
-    }
-    if (cap == t->heap_cap)
-        return true;
-    nh = lease_alloc(t, cap * sizeof(*nh));
-    if (!nh)
-        return false;
-    if (t->heap_n)
-        memcpy(nh, t->heap, t->heap_n * sizeof(*nh));
-    lease_free_mem(t, t->heap, t->heap_cap * sizeof(*nh));
-    t->heap = nh;
-    t->heap_cap = cap;
-    return true;
-}
-
-/* Room was reserved by the caller. */
-static void lease_heap_push(edge_lease_table *t, struct lease *l)
-{
-    lease_heap_set(t, t->heap_n++, l);
-    lease_heap_up(t, t->heap_n - 1);
-}
-
-static void lease_heap_remove(edge_lease_table *t, struct lease *l)
-{
-    size_t i = l->heap_index;
-    struct lease *moved;
-    if (i == LEASE_NO_HEAP)
-        return;
-    l->heap_index = LEASE_NO_HEAP;
-    t->heap_n--;
-    if (i == t->heap_n)
-        return;
-    moved = t->heap[t->heap_n];
-    lease_heap_set(t, i, moved);
-    lease_heap_up(t, i);
-    lease_heap_down(t, moved->heap_index);
-}
-
 /* ---- validation ---- */
 
 /* Length of s if it is at most max bytes, else max + 1. */
@@ -405,89 +257,6 @@ static bool lease_info_valid(const edge_lease_info *in, size_t *sid_len, size_t 
     return true;
 }
 
-/* ---- ports ---- */
-
-static size_t lease_proto_index(uint8_t protocol)
-{
-    return protocol == EDGE_LEASE_PROTO_TCP ? 0 : 1;
-}
-
-static bool lease_ports_conflict(const edge_lease_table *t, uint8_t protocol, uint16_t lo,
-                                 uint16_t hi, const struct lease_image *image)
-{
-    struct lease_port_page *const *pages = t->ports[lease_proto_index(protocol)];
-    uint32_t p = lo;
-    while (p <= hi) {
-        const struct lease_port_page *pg = pages[p / LEASE_PAGE_PORTS];
-        if (!pg) {
-            p = (p / LEASE_PAGE_PORTS + 1) * LEASE_PAGE_PORTS;
-            continue;
-        }
-        if (pg->refs[p % LEASE_PAGE_PORTS] && pg->image[p % LEASE_PAGE_PORTS] != image)
-            return true;
-        p++;
-    }
-    return false;
-}
-
-/* Frees pages in the range that hold nothing (used after a failed add). */
-static void lease_ports_trim(edge_lease_table *t, uint8_t protocol, uint16_t lo, uint16_t hi)
-{
-    struct lease_port_page **pages = t->ports[lease_proto_index(protocol)];
-    size_t pg;
-    for (pg = lo / LEASE_PAGE_PORTS; pg <= (size_t)hi / LEASE_PAGE_PORTS; pg++) {
-        if (pages[pg] && pages[pg]->used == 0) {
-            lease_free_mem(t, pages[pg], sizeof(*pages[pg]));
-            pages[pg] = NULL;
-        }
-    }
-}
-
-static bool lease_ports_prepare(edge_lease_table *t, uint8_t protocol, uint16_t lo, uint16_t hi)
-{
-    struct lease_port_page **pages = t->ports[lease_proto_index(protocol)];
-    size_t pg;
-    for (pg = lo / LEASE_PAGE_PORTS; pg <= (size_t)hi / LEASE_PAGE_PORTS; pg++) {
-        if (!pages[pg]) {
-            pages[pg] = lease_alloc(t, sizeof(*pages[pg]));
-            if (!pages[pg]) {
-                lease_ports_trim(t, protocol, lo, hi);
-                return false;
-            }
-        }
-    }
-    return true;
-}
-
-static void lease_ports_take(edge_lease_table *t, const struct lease *l)
-{
-    struct lease_port_page **pages = t->ports[lease_proto_index(l->protocol)];
-    uint32_t p;
-    for (p = l->port_lo; p <= l->port_hi; p++) {
-        struct lease_port_page *pg = pages[p / LEASE_PAGE_PORTS];
-        if (pg->refs[p % LEASE_PAGE_PORTS]++ == 0) {
-            pg->image[p % LEASE_PAGE_PORTS] = l->image;
-            pg->used++;
-        }
-    }
-}
-
-static void lease_ports_release(edge_lease_table *t, const struct lease *l)
-{
-    struct lease_port_page **pages = t->ports[lease_proto_index(l->protocol)];
-    uint32_t p;
-    for (p = l->port_lo; p <= l->port_hi; p++) {
-        struct lease_port_page *pg = pages[p / LEASE_PAGE_PORTS];
-        if (--pg->refs[p % LEASE_PAGE_PORTS] == 0) {
-            pg->image[p % LEASE_PAGE_PORTS] = NULL;
-            if (--pg->used == 0) {
-                lease_free_mem(t, pg, sizeof(*pg));
-                pages[p / LEASE_PAGE_PORTS] = NULL;
-            }
-        }
-    }
-}
-
 /* ---- public API ---- */
 
 edge_status edge_lease_table_create(const edge_lease_table_params *params, edge_lease_table **out)
@@ -531,14 +300,14 @@ edge_status edge_lease_table_reserve(edge_lease_table *table, uint32_t n)
         return EDGE_E_BAD_REQUEST;
     if (!lease_htab_reserve(table, &table->ids, n, lease_node_hash_lease))
         return EDGE_E_NO_MEMORY;
-    if (!lease_heap_reserve(table, n))
+    if (!edge_lease_heap_reserve(table, n))
         return EDGE_E_NO_MEMORY;
     return EDGE_OK;
 }
 
 static struct lease_owner *lease_new_owner(edge_lease_table *t, const char *sid, size_t len)
 {
-    struct lease_owner *o = lease_alloc(t, sizeof(*o) + len + 1);
+    struct lease_owner *o = edge_lease_mem_alloc(t, sizeof(*o) + len + 1);
     if (!o)
         return NULL;
     o->sid = (char *)(o + 1);
@@ -551,7 +320,7 @@ static struct lease_owner *lease_new_owner(edge_lease_table *t, const char *sid,
 static struct lease_image *lease_new_image(edge_lease_table *t, const char *path, size_t len,
                                            const uint8_t *sha)
 {
-    struct lease_image *im = lease_alloc(t, sizeof(*im) + len + 1);
+    struct lease_image *im = edge_lease_mem_alloc(t, sizeof(*im) + len + 1);
     if (!im)
         return NULL;
     im->path = (char *)(im + 1);
@@ -591,7 +360,7 @@ edge_status edge_lease_table_add(edge_lease_table *table, const edge_lease_info 
         return EDGE_E_QUOTA;
     if (q.max_per_image && image && image->count >= q.max_per_image)
         return EDGE_E_QUOTA;
-    if (lease_ports_conflict(t, lease->protocol, lease->port_lo, lease->port_hi, image))
+    if (edge_lease_ports_conflict(t, lease->protocol, lease->port_lo, lease->port_hi, image))
         return EDGE_E_CONFLICT;
 
     /* Allocate everything before changing anything, so failure leaves the table as it was. */
@@ -599,9 +368,9 @@ edge_status edge_lease_table_add(edge_lease_table *table, const edge_lease_info 
     if (!lease_htab_reserve(t, &t->ids, t->ids.n + 1, lease_node_hash_lease) ||
         (!owner && !lease_htab_reserve(t, &t->owners, t->owners.n + 1, lease_node_hash_owner)) ||
         (!image && !lease_htab_reserve(t, &t->images, t->images.n + 1, lease_node_hash_image)) ||
-        (in_heap && !lease_heap_reserve(t, t->heap_n + 1)))
+        (in_heap && !edge_lease_heap_reserve(t, t->heap_n + 1)))
         return EDGE_E_NO_MEMORY;
-    l = lease_alloc(t, sizeof(*l));
+    l = edge_lease_mem_alloc(t, sizeof(*l));
     if (!l)
         goto nomem;
     if (!owner) {
@@ -614,7 +383,7 @@ edge_status edge_lease_table_add(edge_lease_table *table, const edge_lease_info 
         if (!image)
             goto nomem;
     }
-    if (!lease_ports_prepare(t, lease->protocol, lease->port_lo, lease->port_hi))
+    if (!edge_lease_ports_prepare(t, lease->protocol, lease->port_lo, lease->port_hi))
         goto nomem;
 
     memcpy(l->id, lease->id, EDGE_LEASE_ID_LEN);
@@ -642,18 +411,18 @@ edge_status edge_lease_table_add(edge_lease_table *table, const edge_lease_info 
     owner->head = l;
     owner->count++;
     image->count++;
-    lease_ports_take(t, l);
+    edge_lease_ports_take(t, l);
     if (in_heap)
-        lease_heap_push(t, l);
+        edge_lease_heap_push(t, l);
     t->count++;
     return EDGE_OK;
 
 nomem:
     if (new_image)
-        lease_free_mem(t, new_image, sizeof(*new_image) + path_len + 1);
+        edge_lease_mem_free(t, new_image, sizeof(*new_image) + path_len + 1);
     if (new_owner)
-        lease_free_mem(t, new_owner, sizeof(*new_owner) + sid_len + 1);
-    lease_free_mem(t, l, sizeof(*l));
+        edge_lease_mem_free(t, new_owner, sizeof(*new_owner) + sid_len + 1);
+    edge_lease_mem_free(t, l, sizeof(*l));
     return EDGE_E_NO_MEMORY;
 }
 
@@ -700,8 +469,8 @@ edge_status edge_lease_table_remove(edge_lease_table *table, const uint8_t id[ED
     o = l->owner;
     im = l->image;
     lease_htab_remove(&t->ids, &l->hn, lease_hash_id(l->id));
-    lease_heap_remove(t, l);
-    lease_ports_release(t, l);
+    edge_lease_heap_remove(t, l);
+    edge_lease_ports_release(t, l);
     if (l->oprev)
         l->oprev->onext = l->onext;
     else
@@ -710,13 +479,13 @@ edge_status edge_lease_table_remove(edge_lease_table *table, const uint8_t id[ED
         l->onext->oprev = l->oprev;
     if (--o->count == 0) {
         lease_htab_remove(&t->owners, &o->hn, o->hash);
-        lease_free_mem(t, o, sizeof(*o) + o->sid_len + 1);
+        edge_lease_mem_free(t, o, sizeof(*o) + o->sid_len + 1);
     }
     if (--im->count == 0) {
         lease_htab_remove(&t->images, &im->hn, im->hash);
-        lease_free_mem(t, im, sizeof(*im) + im->path_len + 1);
+        edge_lease_mem_free(t, im, sizeof(*im) + im->path_len + 1);
     }
-    lease_free_mem(t, l, sizeof(*l));
+    edge_lease_mem_free(t, l, sizeof(*l));
     t->count--;
     return EDGE_OK;
 }
@@ -741,7 +510,7 @@ edge_status edge_lease_table_renew(edge_lease_table *table, const uint8_t id[EDG
     e = now > UINT64_MAX - d ? UINT64_MAX : now + d;
     if (e > l->expires) {
         l->expires = e;
-        lease_heap_down(table, l->heap_index);
+        edge_lease_heap_down(table, l->heap_index);
     }
     if (new_expires)
         *new_expires = l->expires;
@@ -761,7 +530,7 @@ edge_status edge_lease_table_set_state(edge_lease_table *table, const uint8_t id
     if (l->state == EDGE_LEASE_ENDING)
         return EDGE_E_PROTOCOL_STATE;
     if (state == EDGE_LEASE_ENDING)
-        lease_heap_remove(table, l);
+        edge_lease_heap_remove(table, l);
     l->state = (uint8_t)state;
     return EDGE_OK;
 }
@@ -813,56 +582,17 @@ void edge_lease_table_foreach_owner(const edge_lease_table *table, const char *o
     }
 }
 
-struct lease_collect {
-    uint64_t now;
-    uint8_t (*ids)[EDGE_LEASE_ID_LEN];
-    size_t cap, count;
-    uint64_t next;
-    bool overflow;
-};
-
-/* Visits only heap nodes with expires <= now plus their direct children: O(k). */
-static void lease_collect_at(const edge_lease_table *t, size_t i, struct lease_collect *c)
-{
-    const struct lease *l;
-    if (i >= t->heap_n || c->overflow)
-        return;
-    l = t->heap[i];
-    if (l->expires > c->now) {
-        if (l->expires < c->next)
-            c->next = l->expires;
-        return;
-    }
-    if (c->count == c->cap) {
-        c->overflow = true;
-        return;
-    }
-    memcpy(c->ids[c->count++], l->id, EDGE_LEASE_ID_LEN);
-    lease_collect_at(t, 2 * i + 1, c);
-    lease_collect_at(t, 2 * i + 2, c);
-}
-
 edge_status edge_lease_table_collect_expired(const edge_lease_table *table, uint64_t now,
                                              uint8_t (*ids)[EDGE_LEASE_ID_LEN], size_t cap,
                                              size_t *count, uint64_t *next_expiry)
 {
-    struct lease_collect c;
-
     if (count)
         *count = 0;
     if (next_expiry)
         *next_expiry = UINT64_MAX;
     if (!table || !count || !next_expiry || (!ids && cap > 0))
         return EDGE_E_BAD_REQUEST;
-    c.now = now;
-    c.ids = ids;
-    c.cap = cap;
-    c.count = 0;
-    c.next = UINT64_MAX;
-    c.overflow = false;
-    lease_collect_at(table, 0, &c);
-    *count = c.count;
-    *next_expiry = c.overflow ? now : c.next;
+    edge_lease_heap_collect(table, now, ids, cap, count, next_expiry);
     return EDGE_OK;
 }
 
