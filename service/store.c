@@ -1,12 +1,13 @@
 /* The lease store on disk: A/B slots, atomic replace, protected directory (see store.h). */
 #include "store.h"
 
-#include <aclapi.h>
 #include <sddl.h>
 
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
+
+#include "datadir.h"
 
 /* Directory names longer than this are refused before any allocation (Win32 paths max out at
  * 32,767 characters, and the store appends its own file names). */
@@ -16,13 +17,12 @@
 
 static const wchar_t *const slot_names[STORE_SLOT_COUNT] = {STORE_SLOT_A_NAME, STORE_SLOT_B_NAME};
 
-/* Security descriptors: [0] with owner SYSTEM, [1] the same DACL without an owner. */
+/* File security descriptors: [0] with owner SYSTEM, [1] the same DACL without an owner. */
 enum { SD_OWNED = 0, SD_UNOWNED = 1 };
 
 struct store {
     wchar_t *dir;      /* without trailing separators */
-    HANDLE dir_handle; /* held without FILE_SHARE_DELETE: the directory cannot be swapped */
-    PSECURITY_DESCRIPTOR dir_sd[2];
+    HANDLE dir_handle; /* datadir_open's: the directory cannot be swapped while held */
     PSECURITY_DESCRIPTOR file_sd[2];
     int sd_choice; /* SD_UNOWNED once the OS refused owner SYSTEM (not running as SYSTEM) */
     /* io_lock: one write at a time; guards generation, newest_slot, last_error, write_limit,
@@ -61,94 +61,6 @@ static wchar_t *path_join(const wchar_t *dir, const wchar_t *name)
     p[a] = L'\\';
     memcpy(p + a + 1, name, (b + 1) * sizeof(*p));
     return p;
-}
-
-static bool sid_is_token_user(PSID sid)
-{
-    HANDLE token = NULL;
-    TOKEN_USER *user = NULL;
-    DWORD need = 0;
-    bool same = false;
-    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
-        return false;
-    if (!GetTokenInformation(token, TokenUser, NULL, 0, &need) &&
-        GetLastError() == ERROR_INSUFFICIENT_BUFFER && need > 0 && need < 4096) {
-        user = malloc(need);
-        if (user && GetTokenInformation(token, TokenUser, user, need, &need))
-            same = EqualSid(sid, user->User.Sid) != FALSE;
-    }
-    free(user);
-    CloseHandle(token);
-    return same;
-}
-
-/*
- * The directory's owner must be SYSTEM, Administrators or this process's user: %ProgramData% lets
- * any user create a subdirectory, and its creator owns it and could rewrite the DACL and the
- * state files in it.
- */
-static DWORD check_dir_owner(HANDLE h)
-{
-    PSID owner = NULL;
-    PSECURITY_DESCRIPTOR sd = NULL;
-    DWORD err = GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL, NULL,
-                                NULL, &sd);
-    if (err != ERROR_SUCCESS)
-        return err;
-    if (!owner || !(IsWellKnownSid(owner, WinLocalSystemSid) ||
-                    IsWellKnownSid(owner, WinBuiltinAdministratorsSid) || sid_is_token_user(owner)))
-        err = ERROR_INVALID_OWNER;
-    LocalFree(sd);
-    return err;
-}
-
-/* Creates the directory when missing; then opens and vets it.  Sets *reason on failure. */
-static DWORD open_dir(struct store *s, const char **reason)
-{
-    SECURITY_ATTRIBUTES sa = {sizeof(sa), s->dir_sd[SD_OWNED], FALSE};
-    BY_HANDLE_FILE_INFORMATION info;
-    DWORD err = ERROR_SUCCESS;
-
-    if (!CreateDirectoryW(s->dir, &sa)) {
-        err = GetLastError();
-        if (err == ERROR_INVALID_OWNER) {
-            s->sd_choice = SD_UNOWNED;
-            sa.lpSecurityDescriptor = s->dir_sd[SD_UNOWNED];
-            err = CreateDirectoryW(s->dir, &sa) ? ERROR_SUCCESS : GetLastError();
-        }
-        /* An existing path (directory or not) is vetted below through a handle. */
-        if (err != ERROR_SUCCESS && err != ERROR_ALREADY_EXISTS) {
-            *reason = "cannot create the data directory";
-            return err;
-        }
-    }
-    /* FILE_FLAG_OPEN_REPARSE_POINT opens a junction or symlink itself, so it can be refused
-     * instead of followed; checking the handle (not the name) leaves no window for a swap. */
-    s->dir_handle = CreateFileW(s->dir, FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES | READ_CONTROL,
-                                FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING,
-                                FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
-    if (s->dir_handle == INVALID_HANDLE_VALUE) {
-        *reason = "cannot open the data directory";
-        return GetLastError();
-    }
-    if (!GetFileInformationByHandle(s->dir_handle, &info)) {
-        *reason = "cannot query the data directory";
-        return GetLastError();
-    }
-    if (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) {
-        *reason = "the data directory is a reparse point (junction or symbolic link); refused";
-        return STORE_ERROR_REPARSE_POINT;
-    }
-    if (!(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) {
-        *reason = "the data directory path names a file, not a directory; refused";
-        return ERROR_DIRECTORY;
-    }
-    err = check_dir_owner(s->dir_handle);
-    if (err == ERROR_INVALID_OWNER)
-        *reason = "the data directory is owned by neither SYSTEM, Administrators nor the service";
-    else if (err != ERROR_SUCCESS)
-        *reason = "cannot read the data directory's owner";
-    return err;
 }
 
 /* Deletes leftovers of saves interrupted by a crash; they are never loaded. */
@@ -315,12 +227,9 @@ static DWORD set_aside(struct store *s, int slot, store_slot_report *rep)
 
 static DWORD make_descriptors(struct store *s)
 {
-    static const wchar_t *const dir_sddl[2] = {STORE_DIR_SDDL, STORE_DIR_DACL_SDDL};
     static const wchar_t *const file_sddl[2] = {STORE_FILE_SDDL, STORE_FILE_DACL_SDDL};
     for (int i = 0; i < 2; i++) {
-        if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(dir_sddl[i], SDDL_REVISION_1,
-                                                                  &s->dir_sd[i], NULL) ||
-            !ConvertStringSecurityDescriptorToSecurityDescriptorW(file_sddl[i], SDDL_REVISION_1,
+        if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(file_sddl[i], SDDL_REVISION_1,
                                                                   &s->file_sd[i], NULL))
             return GetLastError();
     }
@@ -394,7 +303,7 @@ edge_status store_open(const wchar_t *dir, const edge_lease_table_params *params
         st = fail_open(report, err, "cannot build the security descriptors");
         goto out;
     }
-    err = open_dir(s, &reason);
+    err = datadir_open(s->dir, &s->dir_handle, &reason);
     if (err != ERROR_SUCCESS) {
         st = fail_open(report, err, reason);
         goto out;
@@ -889,8 +798,6 @@ void store_close(struct store *s)
     for (int i = 0; i < 2; i++) {
         if (s->file_sd[i])
             LocalFree(s->file_sd[i]);
-        if (s->dir_sd[i])
-            LocalFree(s->dir_sd[i]);
     }
     free(s->dir);
     free(s);

@@ -14,10 +14,12 @@
  * When the process may not assign owner SYSTEM (an elevated administrator running tests or the
  * console mode), the descriptors are applied without the owner, which then defaults to the token's.
  *
- * An existing directory must be a real directory (not a file, not a reparse point: a user could
- * plant a junction to redirect the service's writes) owned by SYSTEM, Administrators or the
- * process's own user.  The store keeps a handle on it without FILE_SHARE_DELETE for its lifetime,
- * so it cannot be renamed or replaced underneath the store.
+ * The directory is created or vetted by datadir_open (datadir.h): an existing one must be a real
+ * directory (not a file, not a reparse point: a user could plant a junction to redirect the
+ * service's writes) owned by SYSTEM, Administrators or the process's own user.  The store keeps
+ * datadir_open's handle (no FILE_SHARE_DELETE) for its lifetime, so the directory cannot be
+ * renamed or replaced underneath the store.  The service has already vetted it once before the
+ * audit trail and the consent store used it (verbs_startup_config).
  *
  * Writes: store_save writes generation + 1 to the slot not holding the newest valid generation,
  * through a temporary file (CREATE_NEW), WriteFile of every byte, FlushFileBuffers and
@@ -54,10 +56,12 @@
 #include "edge/state_file.h"
 #include "edge/status.h"
 
+#include "datadir.h"
+
 /* The DACLs alone (used when the owner cannot be assigned), and the full descriptors. */
-#define STORE_DIR_DACL_SDDL  L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+#define STORE_DIR_DACL_SDDL  DATADIR_DACL_SDDL
 #define STORE_FILE_DACL_SDDL L"D:P(A;;FA;;;SY)(A;;FA;;;BA)"
-#define STORE_DIR_SDDL       L"O:SY" STORE_DIR_DACL_SDDL
+#define STORE_DIR_SDDL       DATADIR_SDDL
 #define STORE_FILE_SDDL      L"O:SY" STORE_FILE_DACL_SDDL
 
 #define STORE_SLOT_COUNT  2
@@ -69,8 +73,8 @@
 /* Longest file name the store makes in the directory, with its NUL (an aside name). */
 #define STORE_NAME_CHARS 64
 
-/* ERROR_REPARSE_POINT_ENCOUNTERED, absent from older SDKs. */
-#define STORE_ERROR_REPARSE_POINT 4395u
+/* ERROR_REPARSE_POINT_ENCOUNTERED (datadir_open's refusal of a link). */
+#define STORE_ERROR_REPARSE_POINT DATADIR_ERROR_REPARSE_POINT
 
 typedef enum store_slot_status {
     STORE_SLOT_MISSING = 0, /* no such file */
@@ -108,11 +112,12 @@ typedef struct store_load_report {
 struct store;
 
 /*
- * Opens (creating when missing) the data directory `dir`, deletes leftover temporary files,
- * reads both slots (each bounded by STORE_MAX_FILE_BYTES before reading) and selects the newest
- * valid generation with edge_sf_select.  *table_out receives the loaded leases, or an empty
- * table created with params (params may be NULL: no limits) when nothing was valid.  When slots
- * exist but none is valid, they are renamed aside (never overwritten) before returning EDGE_OK.
+ * Opens (creating when missing) the data directory `dir` with datadir_open, deletes leftover
+ * temporary files, reads both slots (each bounded by STORE_MAX_FILE_BYTES before reading) and
+ * selects the newest valid generation with edge_sf_select.  *table_out receives the loaded
+ * leases, or an empty table created with params (params may be NULL: no limits) when nothing was
+ * valid.  When slots exist but none is valid, they are renamed aside (never overwritten) before
+ * returning EDGE_OK.
  * *out and *table_out are NULL on entry and on failure; report (required) is always filled.
  * Release with store_close and edge_lease_table_destroy.
  * Returns:

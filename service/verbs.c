@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "caller.h"
 #include "connection.h"
+#include "datadir.h"
 #include "leases.h"
 #include "log.h"
 
@@ -298,6 +299,32 @@ static edge_status verb_doctor(struct connection *c, const edge_msg *req, struct
 
 /* ---- start-up and shutdown ----------------------------------------------------------------- */
 
+/* The verbs' state plus the data directory's handle, which only start-up and shutdown touch.
+ * vc comes first: the context handed out is &vc (verbs_ctx_of casts it back). */
+struct verbs_owner {
+    struct verbs_ctx vc;
+    HANDLE dir_handle; /* datadir_open's, held until everything using the directory is closed */
+};
+
+/* Creates or vets the data directory before anything writes into it (datadir.h). */
+static DWORD open_data_dir(struct verbs_owner *o)
+{
+    const char *reason = NULL;
+    wchar_t why[128] = L"?";
+    DWORD err = datadir_open(o->vc.dir, &o->dir_handle, &reason);
+
+    if (err == ERROR_SUCCESS)
+        return ERROR_SUCCESS;
+    if (reason)
+        MultiByteToWideChar(CP_UTF8, 0, reason, -1, why, (int)(sizeof(why) / sizeof(why[0])));
+    why[sizeof(why) / sizeof(why[0]) - 1] = L'\0';
+    log_msgw(LOG_ERROR,
+             L"data directory %ls: %ls (error %lu); the service does not start (nothing, not even "
+             L"the audit trail, is written there)",
+             o->vc.dir, why, (unsigned long)err);
+    return err;
+}
+
 static DWORD state_dir(wchar_t *out, DWORD cap)
 {
     DWORD n = GetEnvironmentVariableW(L"EDGE_STATE_DIR", out, cap);
@@ -316,6 +343,7 @@ DWORD verbs_startup_config(struct verb_table *t, const struct verbs_config *cfg,
 {
     const struct policy_snapshot *snap;
     struct authz_config ac;
+    struct verbs_owner *o;
     struct verbs_ctx *vc;
     struct leases_params p;
     struct leases_result res;
@@ -323,9 +351,11 @@ DWORD verbs_startup_config(struct verb_table *t, const struct verbs_config *cfg,
     DWORD err;
 
     *ctx = NULL;
-    vc = calloc(1, sizeof(*vc));
-    if (!vc)
+    o = calloc(1, sizeof(*o));
+    if (!o)
         return ERROR_NOT_ENOUGH_MEMORY;
+    o->dir_handle = INVALID_HANDLE_VALUE;
+    vc = &o->vc;
     if (cfg && cfg->state_dir) {
         err = wcslen(cfg->state_dir) < VERBS_DIR_CHARS ? ERROR_SUCCESS : ERROR_FILENAME_EXCED_RANGE;
         if (err == ERROR_SUCCESS)
@@ -337,6 +367,11 @@ DWORD verbs_startup_config(struct verb_table *t, const struct verbs_config *cfg,
         log_win32(LOG_ERROR, err, "cannot determine the data directory");
         goto fail;
     }
+    /* First: the audit trail, the consent store and the lease store all write into it as
+     * LocalSystem, so a directory a user planted must be refused before any of them opens. */
+    err = open_data_dir(o);
+    if (err != ERROR_SUCCESS)
+        goto fail;
     audit_config_init(&acfg);
     acfg.directory = vc->dir;
     err = audit_open(&acfg, &vc->audit);
@@ -402,15 +437,18 @@ DWORD verbs_startup(struct verb_table *t, void **ctx)
 
 void verbs_shutdown(void *ctx)
 {
+    struct verbs_owner *o = ctx;
     struct verbs_ctx *vc = ctx;
 
     if (!vc)
         return;
     /* No reload may reach the lease manager once it is gone: the policy watcher stops first
      * (authz_close: consent, then the policy source).  Then timers and waits, the firewall, the
-     * store (leases_destroy), and last the audit trail. */
+     * store (leases_destroy), the audit trail, and last the data directory's handle. */
     authz_close(vc->authz);
     leases_destroy(vc->leases);
     audit_close(vc->audit);
-    free(vc);
+    if (o->dir_handle != INVALID_HANDLE_VALUE)
+        CloseHandle(o->dir_handle);
+    free(o);
 }
