@@ -153,6 +153,18 @@ static bool pp_text_ok(const char *s, size_t len)
     return true;
 }
 
+/* The checks every value and list item starts with: given (or empty), and text. */
+static edge_policy_parse_err pp_text(edge_policy_parse_info *info, edge_policy_value id,
+                                     size_t item, bool list, const char *s, size_t len)
+{
+    if (!s && len != 0)
+        return pp_fail(info, EDGE_POLICY_PARSE_E_ARG, id, item, list, "", 0, "no value");
+    if (!pp_text_ok(s, len))
+        return pp_fail(info, EDGE_POLICY_PARSE_E_ENCODING, id, item, list, s, len,
+                       "not UTF-8 text without control characters");
+    return EDGE_POLICY_PARSE_OK;
+}
+
 static void pp_trim(const char **s, size_t *len)
 {
     while (*len > 0 && (**s == ' ' || **s == '\t')) {
@@ -176,12 +188,11 @@ static edge_policy_parse_err pp_keyword(edge_policy_value id, const struct keywo
 {
     const char *t = s;
     size_t tlen = len, i;
+    edge_policy_parse_err e;
     pp_info_ok(info);
-    if (!s && len != 0)
-        return pp_fail(info, EDGE_POLICY_PARSE_E_ARG, id, 0, false, "", 0, "no value");
-    if (!pp_text_ok(s, len))
-        return pp_fail(info, EDGE_POLICY_PARSE_E_ENCODING, id, 0, false, s, len,
-                       "not UTF-8 text without control characters");
+    e = pp_text(info, id, 0, false, s, len);
+    if (e != EDGE_POLICY_PARSE_OK)
+        return e;
     pp_trim(&t, &tlen);
     if (tlen == 0)
         return pp_fail(info, EDGE_POLICY_PARSE_E_EMPTY, id, 0, false, s, len, "empty");
@@ -201,12 +212,11 @@ static edge_policy_parse_err pp_keyword_set(edge_policy_value id, const struct k
 {
     size_t start = 0, item = 0;
     uint32_t mask = 0;
+    edge_policy_parse_err e;
     pp_info_ok(info);
-    if (!s && len != 0)
-        return pp_fail(info, EDGE_POLICY_PARSE_E_ARG, id, 0, false, "", 0, "no value");
-    if (!pp_text_ok(s, len))
-        return pp_fail(info, EDGE_POLICY_PARSE_E_ENCODING, id, 0, false, s, len,
-                       "not UTF-8 text without control characters");
+    e = pp_text(info, id, 0, false, s, len);
+    if (e != EDGE_POLICY_PARSE_OK)
+        return e;
     for (;;) {
         size_t end = start, i;
         const char *t;
@@ -386,11 +396,9 @@ static edge_policy_parse_err pp_item(edge_policy_value id, const edge_str *it, s
                                      size_t max_len, const char **t, size_t *tlen,
                                      edge_policy_parse_info *info)
 {
-    if (!it->ptr && it->len != 0)
-        return pp_fail(info, EDGE_POLICY_PARSE_E_ARG, id, i, true, "", 0, "no value");
-    if (!pp_text_ok(it->ptr, it->len))
-        return pp_fail(info, EDGE_POLICY_PARSE_E_ENCODING, id, i, true, it->ptr, it->len,
-                       "not UTF-8 text without control characters");
+    edge_policy_parse_err e = pp_text(info, id, i, true, it->ptr, it->len);
+    if (e != EDGE_POLICY_PARSE_OK)
+        return e;
     *t = it->ptr;
     *tlen = it->len;
     pp_trim(t, tlen);
@@ -475,6 +483,20 @@ static edge_policy_parse_err pp_list_count(edge_policy_value id, const edge_str 
     return EDGE_POLICY_PARSE_OK;
 }
 
+/* Checks a list's count and allocates its count zeroed entries; NULL with *e OK when empty. */
+static void *pp_list_alloc(edge_policy_value id, const edge_str *items, size_t count, size_t size,
+                           edge_policy_parse_err *e, edge_policy_parse_info *info)
+{
+    void *p;
+    *e = pp_list_count(id, items, count, info);
+    if (*e != EDGE_POLICY_PARSE_OK || count == 0)
+        return NULL;
+    p = calloc(count, size);
+    if (!p)
+        *e = pp_fail(info, EDGE_POLICY_PARSE_E_NO_MEMORY, id, 0, false, "", 0, "out of memory");
+    return p;
+}
+
 edge_policy_parse_err edge_policy_parse_hashes(const edge_str *items, size_t count,
                                                uint8_t (**out)[EDGE_SHA256_SIZE], uint32_t *n,
                                                edge_policy_parse_info *info)
@@ -489,12 +511,9 @@ edge_policy_parse_err edge_policy_parse_hashes(const edge_str *items, size_t cou
         return EDGE_POLICY_PARSE_E_ARG;
     *out = NULL;
     *n = 0;
-    e = pp_list_count(id, items, count, info);
-    if (e != EDGE_POLICY_PARSE_OK || count == 0)
-        return e;
-    h = calloc(count, sizeof *h);
+    h = pp_list_alloc(id, items, count, sizeof *h, &e, info);
     if (!h)
-        return pp_fail(info, EDGE_POLICY_PARSE_E_NO_MEMORY, id, 0, false, "", 0, "out of memory");
+        return e;
     for (i = 0; i < count; i++) {
         e = pp_hex_item(id, &items[i], i, h[i], EDGE_SHA256_SIZE, info);
         if (e != EDGE_POLICY_PARSE_OK)
@@ -522,12 +541,9 @@ edge_policy_parse_err edge_policy_parse_keys(const edge_str *items, size_t count
         return EDGE_POLICY_PARSE_E_ARG;
     *out = NULL;
     *n = 0;
-    e = pp_list_count(id, items, count, info);
-    if (e != EDGE_POLICY_PARSE_OK || count == 0)
-        return e;
-    k = calloc(count, sizeof *k);
+    k = pp_list_alloc(id, items, count, sizeof *k, &e, info);
     if (!k)
-        return pp_fail(info, EDGE_POLICY_PARSE_E_NO_MEMORY, id, 0, false, "", 0, "out of memory");
+        return e;
     for (i = 0; i < count; i++) {
         e = pp_hex_item(id, &items[i], i, k[i].point, EDGE_SR_PUBKEY_LEN, info);
         if (e != EDGE_POLICY_PARSE_OK)

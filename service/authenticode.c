@@ -1,5 +1,6 @@
 /* Authenticode verification of an image and its signer's subject (see authenticode.h). */
 #include "authenticode.h"
+#include "file_identity.h"
 
 #include <softpub.h>
 #include <wincrypt.h>
@@ -59,18 +60,9 @@ static BOOL CALLBACK load_libs(PINIT_ONCE once, PVOID param, PVOID *ctx)
 
 /* ---- cache ---- */
 
-struct cache_key {
-    DWORD volume_serial;
-    DWORD index_high;
-    DWORD index_low;
-    ULONGLONG size;
-    FILETIME last_write;
-    LARGE_INTEGER change_time;
-};
-
 struct cache_entry {
     bool valid;
-    struct cache_key key;
+    struct file_identity key;
     ULONGLONG inserted;
     ULONGLONG last_used;
     struct authenticode_result result;
@@ -79,39 +71,14 @@ struct cache_entry {
 static SRWLOCK g_cache_lock = SRWLOCK_INIT;
 static struct cache_entry g_cache[AUTHENTICODE_CACHE_ENTRIES];
 
-static DWORD read_key(HANDLE file, struct cache_key *key)
-{
-    BY_HANDLE_FILE_INFORMATION info;
-    FILE_BASIC_INFO basic;
-    memset(key, 0, sizeof(*key));
-    if (!GetFileInformationByHandle(file, &info) ||
-        !GetFileInformationByHandleEx(file, FileBasicInfo, &basic, sizeof(basic)))
-        return GetLastError();
-    key->volume_serial = info.dwVolumeSerialNumber;
-    key->index_high = info.nFileIndexHigh;
-    key->index_low = info.nFileIndexLow;
-    key->size = ((ULONGLONG)info.nFileSizeHigh << 32) | info.nFileSizeLow;
-    key->last_write = info.ftLastWriteTime;
-    key->change_time = basic.ChangeTime;
-    return ERROR_SUCCESS;
-}
-
-static bool key_equal(const struct cache_key *a, const struct cache_key *b)
-{
-    return a->volume_serial == b->volume_serial && a->index_high == b->index_high &&
-           a->index_low == b->index_low && a->size == b->size &&
-           CompareFileTime(&a->last_write, &b->last_write) == 0 &&
-           a->change_time.QuadPart == b->change_time.QuadPart;
-}
-
-static bool cache_lookup(const struct cache_key *key, struct authenticode_result *out)
+static bool cache_lookup(const struct file_identity *key, struct authenticode_result *out)
 {
     bool hit = false;
     ULONGLONG now = GetTickCount64();
     AcquireSRWLockExclusive(&g_cache_lock);
     for (unsigned i = 0; i < AUTHENTICODE_CACHE_ENTRIES; i++) {
         struct cache_entry *e = &g_cache[i];
-        if (!e->valid || !key_equal(&e->key, key))
+        if (!e->valid || !file_identity_equal(&e->key, key))
             continue;
         if (now - e->inserted >= AUTHENTICODE_CACHE_TTL_MS) {
             e->valid = false;
@@ -126,7 +93,7 @@ static bool cache_lookup(const struct cache_key *key, struct authenticode_result
     return hit;
 }
 
-static void cache_insert(const struct cache_key *key, const struct authenticode_result *r)
+static void cache_insert(const struct file_identity *key, const struct authenticode_result *r)
 {
     ULONGLONG now = GetTickCount64();
     AcquireSRWLockExclusive(&g_cache_lock);
@@ -216,7 +183,7 @@ static bool signer_subject(HANDLE state, char *out, size_t cap)
 
 DWORD authenticode_check(const wchar_t *image_path, struct authenticode_result *out)
 {
-    struct cache_key key, after;
+    struct file_identity key, after;
     DWORD err;
     HANDLE file;
 
@@ -233,7 +200,7 @@ DWORD authenticode_check(const wchar_t *image_path, struct authenticode_result *
                        OPEN_EXISTING, 0, NULL);
     if (file == INVALID_HANDLE_VALUE)
         return GetLastError();
-    err = read_key(file, &key);
+    err = file_identity_read(file, &key);
     if (err != ERROR_SUCCESS)
         goto done;
     if (cache_lookup(&key, out)) {
@@ -273,7 +240,7 @@ DWORD authenticode_check(const wchar_t *image_path, struct authenticode_result *
         out->subject[0] = '\0';
     wd.dwStateAction = WTD_STATEACTION_CLOSE;
     p_WinVerifyTrust((HWND)INVALID_HANDLE_VALUE, &action, &wd);
-    if (read_key(file, &after) == ERROR_SUCCESS && key_equal(&key, &after))
+    if (file_identity_read(file, &after) == ERROR_SUCCESS && file_identity_equal(&key, &after))
         cache_insert(&key, out);
 done:
     CloseHandle(file);

@@ -3,6 +3,7 @@
  */
 #include "caller.h"
 #include "config.h"
+#include "file_identity.h"
 #include "edge/policy.h"
 
 #include <sddl.h>
@@ -17,18 +18,9 @@
 
 /* ---- image hash cache ---------------------------------------------------------------------- */
 
-struct cache_key {
-    DWORD volume_serial;
-    DWORD index_high;
-    DWORD index_low;
-    ULONGLONG size;
-    FILETIME last_write;
-    LARGE_INTEGER change_time;
-};
-
 struct cache_entry {
     bool valid;
-    struct cache_key key;
+    struct file_identity key;
     ULONGLONG inserted;  /* GetTickCount64 */
     ULONGLONG last_used; /* for LRU eviction */
     uint8_t sha256[CALLER_SHA256_LEN];
@@ -49,40 +41,7 @@ static BOOL CALLBACK open_sha256(PINIT_ONCE once, PVOID param, PVOID *ctx)
         BCryptOpenAlgorithmProvider(&g_sha_alg, BCRYPT_SHA256_ALGORITHM, NULL, 0));
 }
 
-static bool key_equal(const struct cache_key *a, const struct cache_key *b)
-{
-    return a->volume_serial == b->volume_serial && a->index_high == b->index_high &&
-           a->index_low == b->index_low && a->size == b->size &&
-           CompareFileTime(&a->last_write, &b->last_write) == 0 &&
-           a->change_time.QuadPart == b->change_time.QuadPart;
-}
-
-/*
- * The key covers the change time as well as the last-write time: SetFileTime can put back a
- * last-write time after an in-place edit, the change time needs NtSetInformationFile with write
- * access to the very file.  Entries also age out (CALLER_CACHE_MAX_AGE_MS) to bound the window
- * in which a binary rewritten with both times restored could be served a stale hash.
- */
-static DWORD read_key(HANDLE file, struct cache_key *key)
-{
-    BY_HANDLE_FILE_INFORMATION info;
-    FILE_BASIC_INFO basic;
-
-    memset(key, 0, sizeof(*key));
-    if (!GetFileInformationByHandle(file, &info))
-        return GetLastError();
-    if (!GetFileInformationByHandleEx(file, FileBasicInfo, &basic, sizeof(basic)))
-        return GetLastError();
-    key->volume_serial = info.dwVolumeSerialNumber;
-    key->index_high = info.nFileIndexHigh;
-    key->index_low = info.nFileIndexLow;
-    key->size = ((ULONGLONG)info.nFileSizeHigh << 32) | info.nFileSizeLow;
-    key->last_write = info.ftLastWriteTime;
-    key->change_time = basic.ChangeTime;
-    return ERROR_SUCCESS;
-}
-
-static bool cache_lookup(const struct cache_key *key, uint8_t out[CALLER_SHA256_LEN])
+static bool cache_lookup(const struct file_identity *key, uint8_t out[CALLER_SHA256_LEN])
 {
     ULONGLONG now = GetTickCount64();
     bool hit = false;
@@ -91,7 +50,7 @@ static bool cache_lookup(const struct cache_key *key, uint8_t out[CALLER_SHA256_
     AcquireSRWLockExclusive(&g_cache_lock);
     for (i = 0; i < CALLER_CACHE_ENTRIES; i++) {
         struct cache_entry *e = &g_cache[i];
-        if (!e->valid || !key_equal(&e->key, key))
+        if (!e->valid || !file_identity_equal(&e->key, key))
             continue;
         if (now - e->inserted > CALLER_CACHE_MAX_AGE_MS) {
             e->valid = false;
@@ -106,7 +65,7 @@ static bool cache_lookup(const struct cache_key *key, uint8_t out[CALLER_SHA256_
     return hit;
 }
 
-static void cache_insert(const struct cache_key *key, const uint8_t sha[CALLER_SHA256_LEN])
+static void cache_insert(const struct file_identity *key, const uint8_t sha[CALLER_SHA256_LEN])
 {
     ULONGLONG now = GetTickCount64();
     struct cache_entry *victim = &g_cache[0];
@@ -115,7 +74,7 @@ static void cache_insert(const struct cache_key *key, const uint8_t sha[CALLER_S
     AcquireSRWLockExclusive(&g_cache_lock);
     for (i = 0; i < CALLER_CACHE_ENTRIES; i++) {
         struct cache_entry *e = &g_cache[i];
-        if (e->valid && key_equal(&e->key, key)) {
+        if (e->valid && file_identity_equal(&e->key, key)) {
             victim = e;
             break;
         }
@@ -187,7 +146,7 @@ out:
 DWORD caller_image_sha256(const wchar_t *path, uint8_t out[CALLER_SHA256_LEN], bool *cache_hit)
 {
     HANDLE file;
-    struct cache_key key, after;
+    struct file_identity key, after;
     DWORD err;
 
     memset(out, 0, CALLER_SHA256_LEN);
@@ -198,7 +157,7 @@ DWORD caller_image_sha256(const wchar_t *path, uint8_t out[CALLER_SHA256_LEN], b
                        FILE_FLAG_SEQUENTIAL_SCAN, NULL);
     if (file == INVALID_HANDLE_VALUE)
         return GetLastError();
-    err = read_key(file, &key);
+    err = file_identity_read(file, &key);
     if (err != ERROR_SUCCESS)
         goto out;
     if (cache_lookup(&key, out)) {
@@ -210,10 +169,10 @@ DWORD caller_image_sha256(const wchar_t *path, uint8_t out[CALLER_SHA256_LEN], b
     err = hash_file(file, out);
     if (err != ERROR_SUCCESS)
         goto out;
-    err = read_key(file, &after);
+    err = file_identity_read(file, &after);
     if (err != ERROR_SUCCESS)
         goto out;
-    if (key_equal(&key, &after))
+    if (file_identity_equal(&key, &after))
         cache_insert(&key, out);
 out:
     if (err != ERROR_SUCCESS)

@@ -391,8 +391,9 @@ static void fw_res_init(edge_fw_result *res)
     }
 }
 
-edge_status edge_fw_add_rule(edge_fw_backend *fw, const edge_fw_rule_spec *spec,
-                             edge_fw_result *res)
+/* A job about one rule spec (add, verify) whose only output is the result. */
+static edge_status fw_submit_spec(edge_fw_backend *fw, fw_job_kind kind,
+                                  const edge_fw_rule_spec *spec, edge_fw_result *res)
 {
     fw_job *job;
     edge_status st;
@@ -400,7 +401,7 @@ edge_status edge_fw_add_rule(edge_fw_backend *fw, const edge_fw_rule_spec *spec,
     fw_res_init(res);
     if (!fw)
         return fw_result_set(res, EDGE_E_BAD_REQUEST, 0, "no firewall backend");
-    st = fw_job_new(FW_JOB_ADD, &job, res);
+    st = fw_job_new(kind, &job, res);
     if (st != EDGE_OK)
         return st;
     st = fw_job_set_spec(job, spec, res);
@@ -409,6 +410,12 @@ edge_status edge_fw_add_rule(edge_fw_backend *fw, const edge_fw_rule_spec *spec,
         return st;
     }
     return fw_submit_simple(fw, job, res);
+}
+
+edge_status edge_fw_add_rule(edge_fw_backend *fw, const edge_fw_rule_spec *spec,
+                             edge_fw_result *res)
+{
+    return fw_submit_spec(fw, FW_JOB_ADD, spec, res);
 }
 
 edge_status edge_fw_remove_rule_named(edge_fw_backend *fw, const wchar_t *name, edge_fw_result *res)
@@ -507,21 +514,7 @@ void edge_fw_rule_list_free(edge_fw_rule_list *list)
 edge_status edge_fw_verify_rule(edge_fw_backend *fw, const edge_fw_rule_spec *expected,
                                 edge_fw_result *res)
 {
-    fw_job *job;
-    edge_status st;
-
-    fw_res_init(res);
-    if (!fw)
-        return fw_result_set(res, EDGE_E_BAD_REQUEST, 0, "no firewall backend");
-    st = fw_job_new(FW_JOB_VERIFY, &job, res);
-    if (st != EDGE_OK)
-        return st;
-    st = fw_job_set_spec(job, expected, res);
-    if (st != EDGE_OK) {
-        fw_job_free(job);
-        return st;
-    }
-    return fw_submit_simple(fw, job, res);
+    return fw_submit_spec(fw, FW_JOB_VERIFY, expected, res);
 }
 
 static void fw_state_not_read(edge_fw_state *out, const char *why)

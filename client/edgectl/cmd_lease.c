@@ -252,13 +252,18 @@ int cmd_release(struct ctl *c, int argc, char **argv)
         snprintf(what, sizeof(what), "cannot release lease %s", pos[0]);
         return ctl_fail(c, r, what);
     }
+    return ctl_lease_gone(c, pos[0], "Released", "its firewall rule is gone.");
+}
+
+int ctl_lease_gone(struct ctl *c, const char *id, const char *done, const char *consequence)
+{
     if (c->json) {
         json_writer *w = ctl_json_begin(c, true);
-        json_kv_string(w, "lease_id", pos[0]);
+        json_kv_string(w, "lease_id", id);
         return ctl_json_end(c, CTL_EXIT_OK);
     }
     if (!c->quiet)
-        out_printf("Released lease %s; its firewall rule is gone.\n", pos[0]);
+        out_printf("%s lease %s; %s\n", done, id, consequence);
     return CTL_EXIT_OK;
 }
 

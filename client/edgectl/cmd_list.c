@@ -123,25 +123,17 @@ int cmd_revoke(struct ctl *c, int argc, char **argv)
         snprintf(what, sizeof(what), "cannot revoke lease %s", pos[0]);
         return ctl_fail(c, r, what);
     }
-    if (c->json) {
-        json_writer *w = ctl_json_begin(c, true);
-        json_kv_string(w, "lease_id", pos[0]);
-        return ctl_json_end(c, CTL_EXIT_OK);
-    }
-    if (!c->quiet)
-        out_printf("Revoked lease %s; its firewall rule is gone and its owner is told.\n", pos[0]);
-    return CTL_EXIT_OK;
+    return ctl_lease_gone(c, pos[0], "Revoked", "its firewall rule is gone and its owner is told.");
 }
 
 int cmd_purge(struct ctl *c, int argc, char **argv)
 {
     bool yes = false;
     const struct ctl_optspec opts[] = {{"--yes", NULL, &yes}};
-    edge_msg req, rep;
+    edge_msg rep;
     void *frame = NULL;
     uint32_t removed;
     size_t npos;
-    edge_result r;
     int rc;
 
     rc = ctl_parse_args(c, argc, argv, opts, 1, NULL, 0, 0, &npos);
@@ -150,16 +142,11 @@ int cmd_purge(struct ctl *c, int argc, char **argv)
     if (!yes && !c->quiet && !c->json)
         return ctl_usage(c, "purge removes every firewall rule of the EdgeBroker service and ends "
                             "every lease of every user; add --yes to confirm");
-    rc = ctl_connect(c);
+    rc = ctl_ask(c, EDGE_MSG_PURGE, &rep, &frame, "cannot purge the service's rules");
     if (rc != CTL_EXIT_OK)
         return rc;
-    memset(&req, 0, sizeof(req));
-    req.type = EDGE_MSG_PURGE;
-    r = ctl_transact(c, &req, &rep, &frame);
     removed = rep.u.purge_rep.removed;
     edge_free(frame);
-    if (r != EDGE_OK)
-        return ctl_fail(c, r, "cannot purge the service's rules");
     if (c->json) {
         json_writer *w = ctl_json_begin(c, true);
         json_kv_uint(w, "removed", removed);

@@ -38,25 +38,17 @@ int cmd_policy(struct ctl *c, int argc, char **argv)
     struct out_table *t = NULL;
     edge_list_iter it;
     edge_policy_entry e;
-    edge_msg req, rep;
+    edge_msg rep;
     void *frame = NULL;
     size_t npos;
-    edge_result r;
     int rc;
 
     rc = ctl_parse_args(c, argc, argv, NULL, 0, pos, 0, 0, &npos);
     if (rc != CTL_EXIT_OK)
         return rc;
-    rc = ctl_connect(c);
+    rc = ctl_ask(c, EDGE_MSG_POLICY, &rep, &frame, "cannot read the effective policy");
     if (rc != CTL_EXIT_OK)
         return rc;
-    memset(&req, 0, sizeof(req));
-    req.type = EDGE_MSG_POLICY;
-    r = ctl_transact(c, &req, &rep, &frame);
-    if (r != EDGE_OK) {
-        edge_free(frame);
-        return ctl_fail(c, r, "cannot read the effective policy");
-    }
     edge_list_iter_init(&it, &rep.u.entries_rep.items);
     if (c->json) {
         json_writer *w = ctl_json_begin(c, true);

@@ -116,26 +116,18 @@ static void caps_text(uint32_t caps, char *buf, size_t cap)
 int cmd_status(struct ctl *c, int argc, char **argv)
 {
     struct server_info si;
-    edge_msg req, rep;
+    edge_msg rep;
     void *frame = NULL;
     char since[96], caps[96];
     size_t npos;
-    edge_result r;
     int rc;
 
     rc = ctl_parse_args(c, argc, argv, NULL, 0, NULL, 0, 0, &npos);
     if (rc != CTL_EXIT_OK)
         return rc;
-    rc = ctl_connect(c);
+    rc = ctl_ask(c, EDGE_MSG_STATUS, &rep, &frame, "cannot read the service's status");
     if (rc != CTL_EXIT_OK)
         return rc;
-    memset(&req, 0, sizeof(req));
-    req.type = EDGE_MSG_STATUS;
-    r = ctl_transact(c, &req, &rep, &frame);
-    if (r != EDGE_OK) {
-        edge_free(frame);
-        return ctl_fail(c, r, "cannot read the service's status");
-    }
     server_info(c, &si);
     if (c->json) {
         json_writer *w = ctl_json_begin(c, true);
@@ -183,25 +175,17 @@ static int rules_effective(const edge_list *list, char *reason, size_t cap)
 int cmd_doctor(struct ctl *c, int argc, char **argv)
 {
     static char reason[CTL_TEXT_CAP];
-    edge_msg req, rep;
+    edge_msg rep;
     void *frame = NULL;
     size_t npos;
-    edge_result r;
     int rc, eff;
 
     rc = ctl_parse_args(c, argc, argv, NULL, 0, NULL, 0, 0, &npos);
     if (rc != CTL_EXIT_OK)
         return rc;
-    rc = ctl_connect(c);
+    rc = ctl_ask(c, EDGE_MSG_DOCTOR, &rep, &frame, "cannot run the service's checks");
     if (rc != CTL_EXIT_OK)
         return rc;
-    memset(&req, 0, sizeof(req));
-    req.type = EDGE_MSG_DOCTOR;
-    r = ctl_transact(c, &req, &rep, &frame);
-    if (r != EDGE_OK) {
-        edge_free(frame);
-        return ctl_fail(c, r, "cannot run the service's checks");
-    }
     eff = rules_effective(&rep.u.entries_rep.items, reason, sizeof(reason));
     rc = eff == EDGE_CHECK_OFF ? CTL_EXIT_INEFFECTIVE : CTL_EXIT_OK;
     if (c->json) {

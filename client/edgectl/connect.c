@@ -230,6 +230,27 @@ int ctl_connect(struct ctl *c)
     return ctl_report(c, &e);
 }
 
+int ctl_ask(struct ctl *c, uint16_t type, edge_msg *rep, void **frame, const char *what)
+{
+    edge_msg req;
+    edge_result r;
+    int rc;
+
+    *frame = NULL;
+    rc = ctl_connect(c);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    memset(&req, 0, sizeof(req));
+    req.type = type;
+    r = ctl_transact(c, &req, rep, frame);
+    if (r != EDGE_OK) {
+        edge_free(*frame);
+        *frame = NULL;
+        return ctl_fail(c, r, what);
+    }
+    return CTL_EXIT_OK;
+}
+
 edge_result ctl_transact(struct ctl *c, edge_msg *req, edge_msg *rep, void **frame)
 {
     uint8_t *buf = NULL;

@@ -125,6 +125,10 @@ struct edge_msg;
 /* Encodes req, sends it on the session, decodes the reply into *rep (views into *frame, which
  * the caller frees with edge_free).  Returns the transport result, or the reply's status. */
 edge_result ctl_transact(struct ctl *c, struct edge_msg *req, struct edge_msg *rep, void **frame);
+/* Connects and sends a verb without arguments (type EDGE_MSG_*).  On failure frees the reply,
+ * reports it with `what` (as ctl_fail) and returns the exit code; else CTL_EXIT_OK with the reply
+ * in *rep (views into *frame: edge_free it). */
+int ctl_ask(struct ctl *c, uint16_t type, struct edge_msg *rep, void **frame, const char *what);
 
 /* ---- JSON document (errors.c) ---- */
 
@@ -133,6 +137,12 @@ json_writer *ctl_json_begin(struct ctl *c, bool ok);
 /* Closes the document with "exit_code", prints it, returns exit_code (or CTL_EXIT_INTERNAL when
  * the document could not be built). */
 int ctl_json_end(struct ctl *c, int exit_code);
+
+/* ---- lease verbs (cmd_lease.c) ---- */
+
+/* Success report of a verb that ended lease `id`: {"lease_id":id}, or "<done> lease <id>;
+ * <consequence>" unless --quiet.  Returns CTL_EXIT_OK (or the JSON document's failure code). */
+int ctl_lease_gone(struct ctl *c, const char *id, const char *done, const char *consequence);
 
 /* ---- argument helpers (args.c) ---- */
 

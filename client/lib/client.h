@@ -183,6 +183,8 @@ void lease_mark_ended(edge_lease_t *l);
 void lease_plan_renewal(edge_lease_t *l);
 /* Result for a granted lease: EDGE_OK or EDGE_CLIENT_W_INEFFECTIVE (state_lock held). */
 edge_result lease_grant_result(const edge_lease_t *l);
+/* Seconds to wait before repeating a pending request: the service's retry-after, bounded. */
+uint32_t lease_retry_wait_s(uint32_t retry_after_s);
 /* One REQUEST exchange for l's stored parameters; no consent wait.  Updates l on success. */
 edge_result lease_request_once(edge_lease_t *l, ULONGLONG deadline, uint32_t *retry_after_s);
 /* RENEW / SHOW exchanges; update l; NOT_FOUND marks it ENDED. */

@@ -190,6 +190,13 @@ static edge_result lease_set_request(edge_lease_t *l, const edge_lease_params *p
     return EDGE_OK;
 }
 
+uint32_t lease_retry_wait_s(uint32_t retry_after_s)
+{
+    if (retry_after_s == 0)
+        return CLIENT_RETRY_DEFAULT_S;
+    return retry_after_s > CLIENT_RETRY_MAX_S ? CLIENT_RETRY_MAX_S : retry_after_s;
+}
+
 edge_result lease_request_once(edge_lease_t *l, ULONGLONG deadline, uint32_t *retry_after_s)
 {
     edge_session_t *s = l->session;
@@ -261,10 +268,7 @@ edge_result edge_lease_request(edge_session_t *s, const edge_lease_params *param
         if (r != EDGE_PENDING_CONSENT)
             break;
         /* docs/protocol.md §9.5: wait retry_after, then repeat the identical request. */
-        if (retry == 0)
-            retry = CLIENT_RETRY_DEFAULT_S;
-        if (retry > CLIENT_RETRY_MAX_S)
-            retry = CLIENT_RETRY_MAX_S;
+        retry = lease_retry_wait_s(retry);
         left = transport_remaining(deadline);
         if (left == 0)
             break; /* still pending: the caller may call again to keep waiting */
@@ -282,6 +286,24 @@ edge_result edge_lease_request(edge_session_t *s, const edge_lease_params *param
         l = NULL;
     }
     lease_unref(l);
+    return r;
+}
+
+/*
+ * Applies the reply r/rep to a RENEW or SHOW that named sent_id (state_lock held exclusively).
+ * NOT_FOUND ends l only while l still is that lease: a re-request may have replaced its id since.
+ */
+static edge_result lease_apply_reply(edge_lease_t *l, edge_result r, const edge_msg *rep,
+                                     const uint8_t sent_id[EDGE_ID_SIZE])
+{
+    if (r == EDGE_OK) {
+        if (memcmp(rep->u.lease_rep.lease.id, sent_id, EDGE_ID_SIZE) != 0)
+            return EDGE_CLIENT_E_PROTOCOL;
+        return lease_store(l, &rep->u.lease_rep.lease,
+                           rep->env.has_warnings ? rep->env.warnings : 0);
+    }
+    if (r == EDGE_E_NOT_FOUND && memcmp(l->id, sent_id, EDGE_ID_SIZE) == 0)
+        lease_mark_ended(l);
     return r;
 }
 
@@ -306,17 +328,9 @@ edge_result lease_renew_now(edge_lease_t *l, uint32_t seconds, ULONGLONG deadlin
         return r;
     r = session_status_result(rep.env.status);
     AcquireSRWLockExclusive(&s->state_lock);
-    if (r == EDGE_OK) {
-        if (memcmp(rep.u.lease_rep.lease.id, req.u.renew_req.lease_id, EDGE_ID_SIZE) != 0)
-            r = EDGE_CLIENT_E_PROTOCOL;
-        else
-            r = lease_store(l, &rep.u.lease_rep.lease, rep.env.has_warnings ? rep.env.warnings : 0);
-        if (r == EDGE_OK)
-            r = lease_grant_result(l);
-    } else if (r == EDGE_E_NOT_FOUND &&
-               memcmp(l->id, req.u.renew_req.lease_id, EDGE_ID_SIZE) == 0) {
-        lease_mark_ended(l);
-    }
+    r = lease_apply_reply(l, r, &rep, req.u.renew_req.lease_id);
+    if (r == EDGE_OK)
+        r = lease_grant_result(l);
     ReleaseSRWLockExclusive(&s->state_lock);
     if (r == EDGE_E_NOT_FOUND && l->linked)
         session_queue_event(s, EDGE_EVENT_LEASE_LOST, l, r);
@@ -401,14 +415,7 @@ edge_result lease_show_now(edge_lease_t *l, ULONGLONG deadline)
         return r;
     r = session_status_result(rep.env.status);
     AcquireSRWLockExclusive(&s->state_lock);
-    if (r == EDGE_OK) {
-        if (memcmp(rep.u.lease_rep.lease.id, req.u.id_req.id, EDGE_ID_SIZE) != 0)
-            r = EDGE_CLIENT_E_PROTOCOL;
-        else
-            r = lease_store(l, &rep.u.lease_rep.lease, rep.env.has_warnings ? rep.env.warnings : 0);
-    } else if (r == EDGE_E_NOT_FOUND) {
-        lease_mark_ended(l);
-    }
+    r = lease_apply_reply(l, r, &rep, req.u.id_req.id);
     ReleaseSRWLockExclusive(&s->state_lock);
     free(frame);
     return r;

@@ -177,11 +177,7 @@ static void do_rerequest(edge_session_t *s, edge_lease_t *l)
     if (final && !EDGE_SUCCEEDED(r)) {
         l->rerequest_at = 0;
     } else if (!final) {
-        if (retry == 0)
-            retry = CLIENT_RETRY_DEFAULT_S;
-        if (retry > CLIENT_RETRY_MAX_S)
-            retry = CLIENT_RETRY_MAX_S;
-        l->rerequest_at = GetTickCount64() + retry * 1000u;
+        l->rerequest_at = GetTickCount64() + lease_retry_wait_s(retry) * 1000u;
     }
     l->epoch_gen = s->epoch_gen;
     ReleaseSRWLockExclusive(&s->state_lock);
