@@ -69,6 +69,8 @@ static void apply_policy(struct authz *a, const struct policy_snapshot *snap)
         reconcile = a->profiles != cfg.profiles;
         a->profiles = cfg.profiles;
         leases_set_config(a->leases, &cfg);
+        /* Leases whose scope this policy refuses end now (docs/policy.md, "Renewal"). */
+        (void)leases_end_refused(a->leases);
         /* Existing rules take the new profiles at the next pass; run it now. */
         if (reconcile)
             leases_reconcile_async(a->leases);

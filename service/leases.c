@@ -329,6 +329,12 @@ edge_status leases_grant(struct leases *m, const struct caller_identity *caller,
     /* Under the gate: the profiles (leases_set_config) cannot change until the rule is made. */
     AcquireSRWLockShared(&m->gate);
     gate = true;
+    /* A reload between the decision and here has already ended what it refuses (under the gate,
+     * leases_set_config): re-check the scope so that this lease cannot slip past it. */
+    if (!lm_config_permits(&m->cfg, &info, why, sizeof(why))) {
+        lm_result(res, EDGE_E_DENIED, "refused by the policy now in force: %s", why);
+        goto denied;
+    }
     st = reconcile_spec_from_lease(&info, m->cfg.profiles, &spec);
     if (st != EDGE_OK) {
         lm_result(res, st, "the lease cannot be expressed as a firewall rule");
@@ -486,7 +492,7 @@ edge_status leases_renew(struct leases *m, const struct caller_identity *caller,
                          const uint8_t id[EDGE_ID_SIZE], bool has_seconds, uint32_t seconds,
                          struct leases_view **out, struct leases_result *res)
 {
-    char why[EDGE_MAX_TEXT + 1];
+    char why[EDGE_MAX_TEXT + 1], refused[EDGE_MAX_TEXT + 1];
     char sid[EDGE_LEASE_SID_MAX_LEN + 1];
     edge_lease_info info, *old = NULL;
     uint32_t ineffective = 0, warnings;
@@ -513,7 +519,12 @@ edge_status leases_renew(struct leases *m, const struct caller_identity *caller,
         ReleaseSRWLockExclusive(&m->lock);
         return lm_result(res, EDGE_E_NO_MEMORY, NULL), EDGE_E_NO_MEMORY;
     }
-    st = edge_lease_table_renew(m->table, id, lm_now(), want, m->cfg.max_seconds, NULL);
+    /* The scope the lease was granted for must still be permitted: a renewal is a new decision
+     * on Mode, AllowedProtocols and AllowedPorts (cheap: no identity or hashing). */
+    if (!lm_config_permits(&m->cfg, &info, refused, sizeof(refused)))
+        st = EDGE_E_DENIED;
+    else
+        st = edge_lease_table_renew(m->table, id, lm_now(), want, m->cfg.max_seconds, NULL);
     if (st == EDGE_OK && lm_persist_renewal(m, old) != EDGE_OK) {
         lm_table_restore(m, old);
         (void)lm_persist(m);
@@ -526,7 +537,9 @@ edge_status leases_renew(struct leases *m, const struct caller_identity *caller,
     ReleaseSRWLockExclusive(&m->lock);
     if (st == EDGE_OK && !*out)
         st = EDGE_E_NO_MEMORY;
-    if (st == EDGE_E_EXPIRED)
+    if (st == EDGE_E_DENIED)
+        lm_result(res, st, "renewal refused by policy: %s", refused);
+    else if (st == EDGE_E_EXPIRED)
         lm_result(res, st, "the lease has expired or is ending; request a new one");
     else if (st == EDGE_E_STORAGE)
         lm_result(res, st, "the renewal could not be persisted; nothing was changed");

@@ -44,6 +44,7 @@
 #include <stdint.h>
 
 #include "audit.h"
+#include "edge/policy.h"
 #include "edge/protocol.h"
 #include "edge/status.h"
 #include "firewall.h"
@@ -67,6 +68,12 @@ struct leases_config {
         default_seconds;  /* DefaultLeaseSeconds, capped to max_seconds (renew without seconds) */
     uint32_t max_seconds; /* MaxLeaseSeconds (renew) */
     uint32_t profiles;    /* Profiles: EDGE_FW_PROFILE_* mask, or EDGE_FW_PROFILE_ALL */
+    /* The scope policy permits, re-checked at every renewal and after every reload (policy.md,
+     * "Renewal").  Zero values (a configuration built by hand) permit everything. */
+    bool mode_off;       /* Mode is Off: no lease may be renewed or kept */
+    uint32_t protocols;  /* AllowedProtocols: EDGE_POLICY_PROTO_* (0: TCP and UDP) */
+    uint32_t port_count; /* AllowedPorts entries in ports (0: 1-65535) */
+    edge_port_range ports[EDGE_POLICY_MAX_PORT_RANGES];
 };
 
 /* The values of a policy (edge/policy.h), e.g. of a policy_source snapshot. */
@@ -77,10 +84,18 @@ void leases_config_defaults(struct leases_config *cfg);
 
 /*
  * Replaces the configuration in force (policy reload).  Grants and renewals that start afterwards
- * use it; a reconcile pass re-applies the profiles to existing rules.  Values out of range are
- * corrected as at create.
+ * use it (a renewal or grant whose scope it no longer permits is EDGE_E_DENIED); a reconcile pass
+ * re-applies the profiles to existing rules.  Values out of range are corrected as at create.
  */
 void leases_set_config(struct leases *m, const struct leases_config *cfg);
+
+/*
+ * Ends every lease the configuration in force no longer permits (Mode Off, protocol not in
+ * AllowedProtocols, ports not inside one AllowedPorts entry), in the calling thread: rule
+ * removed, audited lease_revoked "revoked by policy: <why>".  Called after leases_set_config on a
+ * reload; may wait for the firewall.  Returns the number of leases ended.
+ */
+uint32_t leases_end_refused(struct leases *m);
 
 struct leases_params {
     const wchar_t *state_dir; /* required: the store's directory */
@@ -156,7 +171,8 @@ void leases_destroy(struct leases *m);
  * audited and, unless KEEP_AFTER_EXIT, the lease ends when its process exits; CALLER NULL (a lease
  * an approver created) binds it to no process until leases_adopt.  On EDGE_OK *out receives a
  * view of one lease (free it).  Other statuses: EDGE_E_BAD_REQUEST, EDGE_E_QUOTA (retry_after =
- * seconds until the earliest lease counting against the exhausted quota expires), EDGE_E_CONFLICT,
+ * seconds until the earliest lease counting against the exhausted quota expires), EDGE_E_DENIED
+ * (a reload since the decision no longer permits the scope: lm_config_permits), EDGE_E_CONFLICT,
  * EDGE_E_STORAGE, EDGE_E_FIREWALL*, EDGE_E_TIMEOUT, EDGE_E_NO_MEMORY, EDGE_E_SHUTTING_DOWN.
  * res (required) is always filled.
  */
@@ -175,8 +191,10 @@ edge_status leases_adopt(struct leases *m, const struct caller_identity *caller,
 /*
  * Renews lease ID (owner or administrator) by SECONDS (has_seconds false: DefaultLeaseSeconds;
  * the original length is not recorded), capped by MaxLeaseSeconds.  *out as for grant.
- * EDGE_E_NOT_FOUND also when the caller may not see the lease or it has ended (ENDING);
- * EDGE_E_EXPIRED for an expired lease; EDGE_E_STORAGE.
+ * EDGE_E_DENIED, lease unchanged, when the configuration in force no longer permits its scope
+ * (Mode Off, AllowedProtocols, AllowedPorts; detail names the value).  EDGE_E_NOT_FOUND also when
+ * the caller may not see the lease or it has ended (ENDING); EDGE_E_EXPIRED for an expired lease;
+ * EDGE_E_STORAGE.
  */
 edge_status leases_renew(struct leases *m, const struct caller_identity *caller,
                          const uint8_t id[EDGE_ID_SIZE], bool has_seconds, uint32_t seconds,

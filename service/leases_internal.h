@@ -80,6 +80,13 @@ enum lm_end_reason {
 /* Corrects out-of-range values (0 or above the protocol maximum) to safe ones. */
 void lm_config_fix(struct leases_config *cfg);
 
+/*
+ * Does CFG still permit lease L's scope (Mode, AllowedProtocols, AllowedPorts)?  Pure and cheap:
+ * no hashing, no allocation.  When not, why (cap bytes) names the value, e.g. "Mode is Off".
+ */
+bool lm_config_permits(const struct leases_config *cfg, const edge_lease_info *l, char *why,
+                       size_t cap);
+
 /* ---- lease_support.c ---- */
 
 uint64_t lm_now(void);    /* unix seconds */

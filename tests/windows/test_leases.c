@@ -2,7 +2,8 @@
  * The lease manager (service/leases*.c, lease_*.c) against the firewall conformance double and a
  * private state directory: grant -> rule shape, renew, release, expiry, client exit, restart,
  * reconcile (orphans, deleted and edited rules, ENDING leftovers, back-off), firewall and storage
- * failures leaving nothing behind, quotas, conflicts, listing pages, purge, ineffective leases.
+ * failures leaving nothing behind, quotas, conflicts, listing pages, purge, ineffective leases,
+ * the policy scope re-checked at renewal, grant and reload (leases_end_refused).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -824,6 +825,72 @@ static void test_ineffective_when_no_current_profile(void **state)
     caller_identity_clear(&u1);
 }
 
+/* Renewal and reload re-check the scope: Mode, AllowedProtocols, AllowedPorts (policy.md). */
+static void renew_expect(const struct caller_identity *id, const uint8_t lease[16],
+                         edge_status want, const char *detail)
+{
+    struct leases_view *v = NULL, *before = NULL, *after = NULL;
+    struct leases_result res;
+
+    assert_int_equal(leases_show(g.m, id, lease, &before, &res), EDGE_OK);
+    assert_int_equal(leases_renew(g.m, id, lease, true, 5000, &v, &res), want);
+    if (detail)
+        assert_non_null(strstr(res.detail, detail));
+    assert_int_equal(leases_show(g.m, id, lease, &after, &res), EDGE_OK);
+    if (want != EDGE_OK) /* refused: the lease and its rule are as they were */
+        assert_int_equal(after->items[0].expires, before->items[0].expires);
+    else
+        assert_true(after->items[0].expires > before->items[0].expires);
+    assert_true(has_rule(lease));
+    free(v);
+    free(before);
+    free(after);
+}
+
+static void test_policy_scope_on_renew_and_reload(void **state)
+{
+    struct caller_identity u1;
+    struct leases_request r;
+    struct leases_view *v = NULL;
+    struct leases_result res;
+    uint8_t a[16], b[16];
+
+    (void)state;
+    start();
+    identity(&u1, USER1, APP1, false);
+    grant(&u1, tcp(5400, 5410, 60, 0), EDGE_OK, a);
+    grant(&u1, tcp(6000, 6000, 60, 0), EDGE_OK, b);
+    renew_expect(&u1, a, EDGE_OK, NULL); /* unchanged policy */
+
+    g.cfg.port_count = 1;
+    g.cfg.ports[0].lo = g.cfg.ports[0].hi = 6000;
+    leases_set_config(g.m, &g.cfg);
+    renew_expect(&u1, a, EDGE_E_DENIED, "TCP 5400-5410 is outside AllowedPorts");
+    renew_expect(&u1, b, EDGE_OK, NULL);
+    /* A grant decided before the reload cannot slip past it. */
+    r = for_caller(&u1, tcp(5500, 5500, 60, 0));
+    assert_int_equal(leases_grant(g.m, &u1, &r, &v, &res), EDGE_E_DENIED);
+    assert_null(v);
+    /* The reload ends what it refuses: rule removed, audited as revoked by policy. */
+    assert_int_equal(leases_end_refused(g.m), 1);
+    assert_int_equal(leases_show(g.m, &u1, a, &v, &res), EDGE_E_NOT_FOUND);
+    assert_false(has_rule(a));
+    assert_true(has_rule(b));
+    assert_true(audit_has("revoked by policy: TCP 5400-5410 is outside AllowedPorts"));
+
+    g.cfg.protocols = EDGE_POLICY_PROTO_UDP;
+    leases_set_config(g.m, &g.cfg);
+    renew_expect(&u1, b, EDGE_E_DENIED, "protocol TCP is not in AllowedProtocols");
+    g.cfg.protocols = EDGE_POLICY_PROTO_TCP;
+    g.cfg.mode_off = true;
+    leases_set_config(g.m, &g.cfg);
+    renew_expect(&u1, b, EDGE_E_DENIED, "Mode is Off");
+    assert_int_equal(leases_end_refused(g.m), 1);
+    assert_true(no_leases());
+    assert_true(audit_has("revoked by policy: Mode is Off"));
+    caller_identity_clear(&u1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -842,6 +909,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_quotas_and_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_pages_and_purge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ineffective_when_no_current_profile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_policy_scope_on_renew_and_reload, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

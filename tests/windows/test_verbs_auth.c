@@ -6,8 +6,9 @@
  * unknown key, key removed from policy by a live reload, expired, not yet valid, another
  * executable); consent (pending -> approve -> lease collected by the poll; deny -> CONSENT_DENIED;
  * remembered decisions; pending persisted across a restart); explain creates nothing; policy shows
- * each value with its source; quotas with retry_after following a policy reload; the
- * administrator gate on a real token.
+ * each value with its source; quotas with retry_after following a policy reload; renewals
+ * re-checked against Mode/AllowedPorts and refused leases ended by a reload (also the watcher's);
+ * the administrator gate on a real token.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -745,6 +746,75 @@ static void test_quota_follows_policy(void **state)
     conn_release(&user);
 }
 
+/* ---- renewal re-checks policy; a reload ends what it refuses ---- */
+
+/* Grants lo-hi to c and returns the lease id. */
+static void granted(struct connection *c, uint16_t lo, uint16_t hi, uint8_t id[EDGE_ID_SIZE])
+{
+    edge_msg m = lease_request(lo, hi);
+    struct reply r;
+
+    call(c, &m, &r);
+    assert_int_equal(r.msg.env.status, EDGE_OK);
+    memcpy(id, r.msg.u.lease_rep.lease.id, EDGE_ID_SIZE);
+    conn_reply_free(&r.raw);
+}
+
+static uint32_t renew_status(struct connection *c, const uint8_t id[EDGE_ID_SIZE])
+{
+    edge_msg m = bare(EDGE_MSG_RENEW);
+
+    memcpy(m.u.renew_req.lease_id, id, EDGE_ID_SIZE);
+    m.u.renew_req.has_seconds = true;
+    m.u.renew_req.seconds = 900;
+    return call_status(c, &m);
+}
+
+static void test_renewal_follows_policy(void **state)
+{
+    static const wchar_t ports[] = L"7200\0";
+    struct connection user, admin;
+    uint8_t a[EDGE_ID_SIZE], u[EDGE_ID_SIZE];
+    struct leases_stats s;
+    DWORD t0;
+    uint32_t st;
+
+    (void)state;
+    connect_as(&user, USER1, APP, false); /* allow-listed */
+    connect_as(&admin, ADMIN, OTHER, true);
+    set_mode(L"Consent");
+    granted(&admin, 7100, 7100, a);
+    granted(&user, 7200, 7200, u);
+    assert_int_equal(renew_status(&admin, a), EDGE_OK); /* unchanged policy */
+    assert_int_equal(renew_status(&user, u), EDGE_OK);
+
+    /* AllowedPorts narrowed: the administrator's lease is outside it and ends at the reload. */
+    set_value(g_local, L"AllowedPorts", REG_MULTI_SZ, ports, sizeof(ports));
+    reload();
+    assert_int_equal(renew_status(&admin, a), EDGE_E_NOT_FOUND);
+    assert_true(audit_has("revoked by policy: TCP 7100-7100 is outside AllowedPorts"));
+    assert_int_equal(renew_status(&user, u), EDGE_OK);
+
+    /* Mode Off through the live watcher (no explicit reload): renewals stop, the lease ends. */
+    set_sz(g_local, L"Mode", L"Off");
+    t0 = GetTickCount();
+    while ((st = renew_status(&user, u)) == EDGE_OK && GetTickCount() - t0 < 10000)
+        Sleep(100);
+    assert_true(st == EDGE_E_DENIED || st == EDGE_E_NOT_FOUND);
+    t0 = GetTickCount();
+    do {
+        leases_get_stats(vctx()->leases, &s);
+        if (s.leases == 0)
+            break;
+        Sleep(100);
+    } while (GetTickCount() - t0 < 10000);
+    assert_int_equal(s.leases, 0);
+    assert_int_equal(renew_status(&user, u), EDGE_E_NOT_FOUND);
+    assert_true(audit_has("revoked by policy: Mode is Off"));
+    conn_release(&user);
+    conn_release(&admin);
+}
+
 static void test_admin_gate_real_token(void **state)
 {
     struct caller_identity id;
@@ -779,6 +849,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_explain_creates_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_policy_shows_sources, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quota_follows_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_renewal_follows_policy, setup, teardown),
         cmocka_unit_test(test_admin_gate_real_token),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
