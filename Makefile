@@ -54,9 +54,10 @@ dist: build
 clean:
 	rm -rf build dist
 
-# make bench: ping and renew round trips of the installed service against a bare pipe echo, in
-# one run under Wine; writes build/bench/results.json (docs/performance.md).  Not while a test
-# suite runs in build/mingw's Wine prefix.
+# make bench: every figure of docs/performance.md in one run (the installed service under Wine
+# against a bare pipe echo: ping, renew, new lease, throughput, memory, reconcile; and callgrind
+# instructions per request on the host); writes build/bench/results.json and prints a table.
+# About 2.5 minutes.  Not while a test suite runs in build/mingw's Wine prefix.
 .PHONY: bench
 bench: build
 	@tests/bench/run-bench build/mingw build/bench/results.json
