@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "edge/version.h"
+#include "fake_server.h"
 #include "harness.h"
 
 #ifndef EDGECTL_GOLDEN_DIR
@@ -237,4 +238,24 @@ int ctl_golden(const char *name, const char *args, const char *pipe, const char 
     free(shown_args);
     ctl_run_free(&r);
     return code;
+}
+
+int ctl_serve_setup(void **state)
+{
+    *state = fake_server_start();
+    return 0;
+}
+
+int ctl_serve_teardown(void **state)
+{
+    fake_server_stop(*state);
+    return 0;
+}
+
+void ctl_golden_served(const struct fake_server *fs, const char *name, const char *verb_args,
+                       int want)
+{
+    char args[1024];
+    snprintf(args, sizeof(args), "--pipe %s --insecure-test-server %s", fs->name, verb_args);
+    assert_int_equal(ctl_golden(name, args, fs->name, NULL), want);
 }

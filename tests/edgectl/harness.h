@@ -29,4 +29,17 @@ void ctl_run_free(struct ctl_run *r);
  */
 int ctl_golden(const char *name, const char *args, const char *pipe, const char *service);
 
+struct fake_server;
+
+/* cmocka per-test fixture: *state is a fake service started on a unique pipe, then stopped. */
+int ctl_serve_setup(void **state);
+int ctl_serve_teardown(void **state);
+
+/*
+ * `edgectl --pipe <fs> --insecure-test-server <verb_args>` against golden/<name>.txt (ctl_golden);
+ * asserts the exit code is want.
+ */
+void ctl_golden_served(const struct fake_server *fs, const char *name, const char *verb_args,
+                       int want);
+
 #endif /* EDGECTL_TEST_HARNESS_H */

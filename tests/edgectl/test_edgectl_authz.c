@@ -18,25 +18,6 @@
 #include "fake_server.h"
 #include "harness.h"
 
-static int serve_setup(void **state)
-{
-    *state = fake_server_start();
-    return 0;
-}
-
-static int serve_teardown(void **state)
-{
-    fake_server_stop(*state);
-    return 0;
-}
-
-static void golden(struct fake_server *fs, const char *name, const char *verb_args, int want)
-{
-    char args[1024];
-    snprintf(args, sizeof(args), "--pipe %s --insecure-test-server %s", fs->name, verb_args);
-    assert_int_equal(ctl_golden(name, args, fs->name, NULL), want);
-}
-
 /* Runs without a golden file; the caller inspects r and frees it. */
 static void run(struct fake_server *fs, const char *verb_args, struct ctl_run *r)
 {
@@ -48,10 +29,10 @@ static void run(struct fake_server *fs, const char *verb_args, struct ctl_run *r
 static void test_pending_follows_pages(void **state)
 {
     struct fake_server *fs = *state;
-    golden(fs, "pending", "pending", 0);
+    ctl_golden_served(fs, "pending", "pending", 0);
     assert_int_equal(fs->requests[EDGE_MSG_PENDING], 2); /* both pages */
-    golden(fs, "pending_json", "--json pending", 0);
-    golden(fs, "pending_quiet", "pending --quiet", 0);
+    ctl_golden_served(fs, "pending_json", "--json pending", 0);
+    ctl_golden_served(fs, "pending_quiet", "pending --quiet", 0);
     assert_int_equal(fs->requests[EDGE_MSG_PENDING], 6);
 }
 
@@ -59,7 +40,7 @@ static void test_pending_empty(void **state)
 {
     struct fake_server *fs = *state;
     fs->pending_empty = true;
-    golden(fs, "pending_empty", "pending", 0);
+    ctl_golden_served(fs, "pending_empty", "pending", 0);
 }
 
 static void test_pending_needs_elevation(void **state)
@@ -67,20 +48,20 @@ static void test_pending_needs_elevation(void **state)
     struct fake_server *fs = *state;
     fs->status[EDGE_MSG_PENDING] = EDGE_E_ACCESS_DENIED;
     fs->detail = "pending needs an elevated administrator";
-    golden(fs, "pending_access_denied", "pending", 4);
-    golden(fs, "pending_access_denied_json", "--json pending", 4);
+    ctl_golden_served(fs, "pending_access_denied", "pending", 4);
+    ctl_golden_served(fs, "pending_access_denied_json", "--json pending", 4);
 }
 
 static void test_approve(void **state)
 {
     struct fake_server *fs = *state;
-    golden(fs, "approve", "approve " FAKE_PENDING, 0);
-    golden(fs, "approve_json", "--json approve " FAKE_PENDING, 0);
-    golden(fs, "approve_quiet", "-q approve " FAKE_PENDING, 0);
+    ctl_golden_served(fs, "approve", "approve " FAKE_PENDING, 0);
+    ctl_golden_served(fs, "approve_json", "--json approve " FAKE_PENDING, 0);
+    ctl_golden_served(fs, "approve_quiet", "-q approve " FAKE_PENDING, 0);
     assert_int_equal(fs->requests[EDGE_MSG_APPROVE], 3);
     /* Decided or lapsed: not found, and the next step points at `pending`, not `list`. */
-    golden(fs, "approve_not_found", "approve " FAKE_PENDING2, 7);
-    golden(fs, "approve_bad_id", "approve 5555", 1);
+    ctl_golden_served(fs, "approve_not_found", "approve " FAKE_PENDING2, 7);
+    ctl_golden_served(fs, "approve_bad_id", "approve 5555", 1);
     assert_int_equal(fs->requests[EDGE_MSG_APPROVE], 4); /* the bad id was never sent */
 }
 
@@ -89,42 +70,43 @@ static void test_approve_needs_elevation(void **state)
     struct fake_server *fs = *state;
     fs->status[EDGE_MSG_APPROVE] = EDGE_E_ACCESS_DENIED;
     fs->detail = "approving needs an elevated administrator";
-    golden(fs, "approve_access_denied", "approve " FAKE_PENDING, 4);
+    ctl_golden_served(fs, "approve_access_denied", "approve " FAKE_PENDING, 4);
 }
 
 static void test_deny_passes_the_reason(void **state)
 {
     struct fake_server *fs = *state;
-    golden(fs, "deny", "deny " FAKE_PENDING " --reason \"not on this network\"", 0);
+    ctl_golden_served(fs, "deny", "deny " FAKE_PENDING " --reason \"not on this network\"", 0);
     assert_string_equal(fs->seen_reason, "not on this network");
-    golden(fs, "deny_json", "--json deny " FAKE_PENDING, 0);
+    ctl_golden_served(fs, "deny_json", "--json deny " FAKE_PENDING, 0);
     assert_string_equal(fs->seen_reason, "");
-    golden(fs, "deny_not_found", "--json deny " FAKE_PENDING2, 7);
+    ctl_golden_served(fs, "deny_not_found", "--json deny " FAKE_PENDING2, 7);
     fs->status[EDGE_MSG_DENY] = EDGE_E_ACCESS_DENIED;
     fs->detail = "denying needs an elevated administrator";
-    golden(fs, "deny_access_denied", "deny " FAKE_PENDING, 4);
+    ctl_golden_served(fs, "deny_access_denied", "deny " FAKE_PENDING, 4);
 }
 
 static void test_policy(void **state)
 {
     struct fake_server *fs = *state;
-    golden(fs, "policy", "policy", 0);
-    golden(fs, "policy_json", "--json policy", 0);
+    ctl_golden_served(fs, "policy", "policy", 0);
+    ctl_golden_served(fs, "policy_json", "--json policy", 0);
     assert_int_equal(fs->requests[EDGE_MSG_POLICY], 2);
 }
 
 static void test_explain(void **state)
 {
     struct fake_server *fs = *state;
-    golden(fs, "explain", "explain tcp 50123", 0);
+    ctl_golden_served(fs, "explain", "explain tcp 50123", 0);
     assert_false(fs->seen_target_app);
     fs->explain_decision = EDGE_E_DENIED;
     /* The decision is data: explain itself succeeded, so it exits 0 either way. */
-    golden(fs, "explain_denied_json",
-           "--json explain udp 50000-50010 --app \"C:\\Games\\game.exe\" --seconds 600", 0);
+    ctl_golden_served(fs, "explain_denied_json",
+                      "--json explain udp 50000-50010 --app \"C:\\Games\\game.exe\" --seconds 600",
+                      0);
     assert_true(fs->seen_target_app);
     assert_int_equal(fs->requests[EDGE_MSG_REQUEST], 0); /* nothing was requested */
-    golden(fs, "explain_usage", "explain tcp 50123 --app C:\\x.exe --self", 1);
+    ctl_golden_served(fs, "explain_usage", "explain tcp 50123 --app C:\\x.exe --self", 1);
 }
 
 static void test_explain_for_another_app_needs_elevation(void **state)
@@ -132,7 +114,8 @@ static void test_explain_for_another_app_needs_elevation(void **state)
     struct fake_server *fs = *state;
     fs->status[EDGE_MSG_EXPLAIN] = EDGE_E_ACCESS_DENIED;
     fs->detail = "explaining for another executable needs an elevated administrator";
-    golden(fs, "explain_access_denied", "explain tcp 50123 --app C:\\Tools\\other.exe", 4);
+    ctl_golden_served(fs, "explain_access_denied", "explain tcp 50123 --app C:\\Tools\\other.exe",
+                      4);
 }
 
 /* request and explain send the blob of a real signed-request file (edgectl keygen + sign). */
@@ -204,7 +187,7 @@ static void test_signed_file_is_sent(void **state)
     RemoveDirectoryA(dir);
 }
 
-#define SERVED(t) cmocka_unit_test_setup_teardown(t, serve_setup, serve_teardown)
+#define SERVED(t) cmocka_unit_test_setup_teardown(t, ctl_serve_setup, ctl_serve_teardown)
 
 int main(void)
 {

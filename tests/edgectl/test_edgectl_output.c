@@ -19,26 +19,6 @@
 #include "fake_server.h"
 #include "harness.h"
 
-static int serve_setup(void **state)
-{
-    *state = fake_server_start();
-    return 0;
-}
-
-static int serve_teardown(void **state)
-{
-    fake_server_stop(*state);
-    return 0;
-}
-
-/* `edgectl --pipe <fake> --insecure-test-server <verb_args>` against the golden file. */
-static void golden(struct fake_server *fs, const char *name, const char *verb_args, int want)
-{
-    char args[1024];
-    snprintf(args, sizeof(args), "--pipe %s --insecure-test-server %s", fs->name, verb_args);
-    assert_int_equal(ctl_golden(name, args, fs->name, NULL), want);
-}
-
 /* ---- help and usage (no service involved) ---- */
 
 static void test_help_lists_verbs_options_and_exit_codes(void **state)
@@ -67,49 +47,49 @@ static void test_usage_errors(void **state)
 static void test_list_table_and_json(void **state)
 {
     struct fake_server *fs = *state;
-    golden(fs, "list", "list", 0);
-    golden(fs, "list_all_json", "--json list --all", 0);
-    golden(fs, "list_quiet", "list -q", 0);
+    ctl_golden_served(fs, "list", "list", 0);
+    ctl_golden_served(fs, "list_all_json", "--json list --all", 0);
+    ctl_golden_served(fs, "list_quiet", "list -q", 0);
     assert_int_equal(fs->requests[EDGE_MSG_LIST], 3);
 }
 
 static void test_show(void **state)
 {
     struct fake_server *fs = *state;
-    golden(fs, "show", "show " FAKE_L1, 0);
-    golden(fs, "show_json", "show " FAKE_L2 " --json", 0);
-    golden(fs, "show_not_found", "show 99999999999999999999999999999999", 7);
+    ctl_golden_served(fs, "show", "show " FAKE_L1, 0);
+    ctl_golden_served(fs, "show_json", "show " FAKE_L2 " --json", 0);
+    ctl_golden_served(fs, "show_not_found", "show 99999999999999999999999999999999", 7);
 }
 
 static void test_status(void **state)
 {
     struct fake_server *fs = *state;
-    golden(fs, "status", "status", 0);
-    golden(fs, "status_json", "--json status", 0);
+    ctl_golden_served(fs, "status", "status", 0);
+    ctl_golden_served(fs, "status_json", "--json status", 0);
 }
 
 static void test_doctor_exit_code_follows_rules_effective(void **state)
 {
     struct fake_server *fs = *state;
-    golden(fs, "doctor_ineffective", "doctor", 12);
+    ctl_golden_served(fs, "doctor_ineffective", "doctor", 12);
     fs->doctor_effective = true;
-    golden(fs, "doctor_json", "--json doctor", 0);
+    ctl_golden_served(fs, "doctor_json", "--json doctor", 0);
 }
 
 static void test_request_granted(void **state)
 {
     struct fake_server *fs = *state;
-    golden(fs, "request", "request tcp 50123 --seconds 3600", 0);
+    ctl_golden_served(fs, "request", "request tcp 50123 --seconds 3600", 0);
     /* The JSON shows keep_after_exit true: edgectl always asks for it (the fake echoes flags). */
-    golden(fs, "request_json", "--json request udp 50000-50010", 0);
-    golden(fs, "request_quiet", "--quiet request tcp 50124", 0);
+    ctl_golden_served(fs, "request_json", "--json request udp 50000-50010", 0);
+    ctl_golden_served(fs, "request_quiet", "--quiet request tcp 50124", 0);
 }
 
 static void test_request_ineffective_is_not_success(void **state)
 {
     struct fake_server *fs = *state;
     fs->grant_ineffective = true;
-    golden(fs, "request_ineffective", "request tcp 50123", 12);
+    ctl_golden_served(fs, "request_ineffective", "request tcp 50123", 12);
 }
 
 static void test_request_pending_names_the_approve_command(void **state)
@@ -117,8 +97,8 @@ static void test_request_pending_names_the_approve_command(void **state)
     struct fake_server *fs = *state;
     fs->status[EDGE_MSG_REQUEST] = EDGE_PENDING_CONSENT;
     fs->retry_after = 1;
-    golden(fs, "request_pending", "--timeout 1500 request tcp 50123", 6);
-    golden(fs, "request_pending_json", "--json --timeout 1500 request tcp 50123", 6);
+    ctl_golden_served(fs, "request_pending", "--timeout 1500 request tcp 50123", 6);
+    ctl_golden_served(fs, "request_pending_json", "--json --timeout 1500 request tcp 50123", 6);
 }
 
 static void test_request_for_another_app_needs_elevation(void **state)
@@ -126,7 +106,8 @@ static void test_request_for_another_app_needs_elevation(void **state)
     struct fake_server *fs = *state;
     fs->status[EDGE_MSG_REQUEST] = EDGE_E_ACCESS_DENIED;
     fs->detail = "requesting for another executable needs an elevated administrator";
-    golden(fs, "access_denied", "request tcp 50123 --app \"C:\\Tools\\other app.exe\"", 4);
+    ctl_golden_served(fs, "access_denied", "request tcp 50123 --app \"C:\\Tools\\other app.exe\"",
+                      4);
 }
 
 static void test_request_denied_by_policy(void **state)
@@ -134,15 +115,16 @@ static void test_request_denied_by_policy(void **state)
     struct fake_server *fs = *state;
     fs->status[EDGE_MSG_REQUEST] = EDGE_E_DENIED;
     fs->detail = "mode is allow-list only and C:\\x.exe is not listed";
-    golden(fs, "policy_denied", "request udp 3544", 5);
+    ctl_golden_served(fs, "policy_denied", "request udp 3544", 5);
 }
 
 static void test_renew_release_revoke(void **state)
 {
     struct fake_server *fs = *state;
-    golden(fs, "renew", "renew " FAKE_L1 " --seconds 600", 0);
-    golden(fs, "release", "release " FAKE_L1, 0);
-    golden(fs, "revoke", "revoke " FAKE_L3 " --reason \"port needed for maintenance\"", 0);
+    ctl_golden_served(fs, "renew", "renew " FAKE_L1 " --seconds 600", 0);
+    ctl_golden_served(fs, "release", "release " FAKE_L1, 0);
+    ctl_golden_served(fs, "revoke", "revoke " FAKE_L3 " --reason \"port needed for maintenance\"",
+                      0);
     assert_int_equal(fs->requests[EDGE_MSG_RELEASE], 1);
     assert_int_equal(fs->requests[EDGE_MSG_REVOKE], 1);
 }
@@ -153,16 +135,16 @@ static void test_revoke_access_denied_json(void **state)
     fs->status[EDGE_MSG_REVOKE] = EDGE_E_ACCESS_DENIED;
     fs->detail = "revoke needs an elevated administrator";
     fs->win32_error = 5;
-    golden(fs, "revoke_access_denied_json", "--json revoke " FAKE_L3, 4);
+    ctl_golden_served(fs, "revoke_access_denied_json", "--json revoke " FAKE_L3, 4);
 }
 
 static void test_purge_needs_yes(void **state)
 {
     struct fake_server *fs = *state;
-    golden(fs, "purge_without_yes", "purge", 1);
+    ctl_golden_served(fs, "purge_without_yes", "purge", 1);
     assert_int_equal(fs->requests[EDGE_MSG_PURGE], 0); /* refused before anything was sent */
-    golden(fs, "purge", "purge --yes", 0);
-    golden(fs, "purge_json", "--json purge", 0); /* --json confirms, as --quiet does */
+    ctl_golden_served(fs, "purge", "purge --yes", 0);
+    ctl_golden_served(fs, "purge_json", "--json purge", 0); /* --json confirms, as --quiet does */
     assert_int_equal(fs->requests[EDGE_MSG_PURGE], 2);
 }
 
@@ -172,13 +154,13 @@ static void test_transient_failure_says_when_to_retry(void **state)
     fs->status[EDGE_MSG_STATUS] = EDGE_E_BUSY;
     fs->detail = "rate limit reached";
     fs->retry_after = 5;
-    golden(fs, "busy", "status", 8);
+    ctl_golden_served(fs, "busy", "status", 8);
 }
 
 static void test_version_shows_all_three(void **state)
 {
     struct fake_server *fs = *state;
-    golden(fs, "version", "--version", 0);
+    ctl_golden_served(fs, "version", "--version", 0);
 }
 
 /* ---- no service, fake server ---- */
@@ -208,7 +190,7 @@ static void test_no_service_not_installed(void **state)
     assert_int_equal(ctl_golden("version_no_service", args, pipe, svc), 0);
 }
 
-#define SERVED(t) cmocka_unit_test_setup_teardown(t, serve_setup, serve_teardown)
+#define SERVED(t) cmocka_unit_test_setup_teardown(t, ctl_serve_setup, ctl_serve_teardown)
 
 int main(void)
 {

@@ -20,6 +20,7 @@
 #include "edge/policy.h"
 #include "jsonl.h"
 #include "wine_detect.h"
+#include "testfs.h"
 
 #define SID_A "S-1-5-21-100-200-300-1001"
 #define SID_B "S-1-5-21-100-200-300-1002"
@@ -59,22 +60,6 @@ static DWORD WINAPI fake_console(void)
     return g_console;
 }
 
-static void remove_dir(const wchar_t *dir)
-{
-    wchar_t pattern[MAX_PATH], p[MAX_PATH];
-    WIN32_FIND_DATAW fd;
-    swprintf(pattern, MAX_PATH, L"%ls\\*", dir);
-    HANDLE f = FindFirstFileW(pattern, &fd);
-    if (f != INVALID_HANDLE_VALUE) {
-        do {
-            swprintf(p, MAX_PATH, L"%ls\\%ls", dir, fd.cFileName);
-            DeleteFileW(p);
-        } while (FindNextFileW(f, &fd));
-        FindClose(f);
-    }
-    RemoveDirectoryW(dir);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -102,7 +87,7 @@ static int teardown(void **state)
     g_c = NULL;
     audit_close(g_audit);
     g_audit = NULL;
-    remove_dir(g_dir);
+    testfs_remove_flat_dir(g_dir);
     return 0;
 }
 

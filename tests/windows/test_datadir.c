@@ -30,6 +30,7 @@
 #include "log.h"
 #include "verbs.h"
 #include "wine_detect.h"
+#include "testfs.h"
 
 /* Per test: a unique directory name under the temp directory (not created), a second one for a
  * junction's target, private policy keys, and what a test opened (closed by the teardown). */
@@ -203,76 +204,15 @@ static void make_file(const wchar_t *path)
     CloseHandle(h);
 }
 
-/* Turns the empty directory g_dir into a junction to g_target; false if unsupported. */
-static bool make_junction(void)
-{
-    wchar_t nt[MAX_PATH + 8];
-    swprintf(nt, MAX_PATH + 8, L"\\??\\%ls", g_target);
-    USHORT sub = (USHORT)(wcslen(nt) * sizeof(wchar_t)), prn = 0;
-    union {
-        REPARSE_GUID_DATA_BUFFER align;
-        BYTE bytes[4096];
-    } u;
-    BYTE *b = u.bytes;
-    memset(b, 0, sizeof(u.bytes));
-    /* REPARSE_DATA_BUFFER (mount point): tag, data length, reserved, then the names. */
-    USHORT data_len = (USHORT)(8 + sub + sizeof(wchar_t) + prn + sizeof(wchar_t));
-    DWORD tag = IO_REPARSE_TAG_MOUNT_POINT;
-    USHORT hdr[6] = {data_len, 0, 0, sub, (USHORT)(sub + sizeof(wchar_t)), prn};
-    memcpy(b, &tag, 4);
-    memcpy(b + 4, hdr, sizeof(hdr));
-    memcpy(b + 16, nt, sub);
-    HANDLE h = CreateFileW(g_dir, GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
-                           FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
-    DWORD got = 0;
-    BOOL ok = h != INVALID_HANDLE_VALUE &&
-              DeviceIoControl(h, FSCTL_SET_REPARSE_POINT, b, 8u + data_len, NULL, 0, &got, NULL);
-    if (h != INVALID_HANDLE_VALUE)
-        CloseHandle(h);
-    DWORD attr = GetFileAttributesW(g_dir);
-    return ok && attr != INVALID_FILE_ATTRIBUTES && (attr & FILE_ATTRIBUTE_REPARSE_POINT);
-}
-
 /* g_dir as a user would plant it: a junction to g_target (a directory the user controls). */
 static void plant_junction_or_skip(void)
 {
     assert_true(CreateDirectoryW(g_target, NULL));
     assert_true(CreateDirectoryW(g_dir, NULL));
-    if (!make_junction()) {
+    if (!testfs_make_junction(g_dir, g_target)) {
         print_message("SKIP: cannot create a junction here (error %lu); Wine 8 implements no "
                       "FSCTL_SET_REPARSE_POINT\n",
                       (unsigned long)GetLastError());
-        skip();
-    }
-}
-
-/* g_dir as a user would plant it: a directory owned by BUILTIN\Users. */
-static void plant_foreign_owner_or_skip(void)
-{
-    HANDLE token;
-    TOKEN_PRIVILEGES tp = {1, {{{0, 0}, SE_PRIVILEGE_ENABLED}}};
-    BYTE users[SECURITY_MAX_SID_SIZE];
-    DWORD cb = sizeof(users);
-    PSID owner = NULL;
-    PSECURITY_DESCRIPTOR sd = NULL;
-
-    assert_true(CreateDirectoryW(g_dir, NULL));
-    assert_true(OpenProcessToken(GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES, &token));
-    if (LookupPrivilegeValueW(NULL, SE_RESTORE_NAME, &tp.Privileges[0].Luid))
-        AdjustTokenPrivileges(token, FALSE, &tp, 0, NULL, NULL);
-    CloseHandle(token);
-    assert_true(CreateWellKnownSid(WinBuiltinUsersSid, NULL, users, &cb));
-    DWORD err = SetNamedSecurityInfoW(g_dir, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, users,
-                                      NULL, NULL, NULL);
-    assert_int_equal(GetNamedSecurityInfoW(g_dir, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION,
-                                           &owner, NULL, NULL, NULL, &sd),
-                     ERROR_SUCCESS);
-    bool stuck = err == ERROR_SUCCESS && EqualSid(owner, users);
-    LocalFree(sd);
-    if (!stuck) {
-        print_message("SKIP: cannot make BUILTIN\\Users the directory's owner here (error %lu, "
-                      "Wine does not keep file owners)\n",
-                      (unsigned long)err);
         skip();
     }
 }
@@ -357,7 +297,7 @@ static void test_start_refuses_file(void **state)
 static void test_start_refuses_foreign_owner(void **state)
 {
     (void)state;
-    plant_foreign_owner_or_skip();
+    testfs_plant_users_dir_or_skip(g_dir); /* as a user would plant it */
     expect_start_refused(ERROR_INVALID_OWNER, g_dir);
 }
 

@@ -18,108 +18,25 @@
 #include <string.h>
 
 #include "firewall.h"
+#include "fw_fixture.h"
 #include "fwdouble_control.h"
 
-#define APP   L"C:\\Program Files\\Example\\app.exe"
-#define OWNER L"S-1-5-21-1004336348-1177238915-682003330-1001"
-
-static edge_fw_backend *g_fw;
-
-static edge_fw_rule_spec make_spec(uint32_t seed, uint32_t protocol, uint16_t lo, uint16_t hi,
-                                   uint32_t profiles, uint32_t edge)
-{
-    edge_fw_rule_spec s;
-    size_t i;
-
-    memset(&s, 0, sizeof(s));
-    /* Unique per seed (first three bytes), the rest varied so hex parsing sees every digit. */
-    for (i = 0; i < EDGE_FW_LEASE_ID_SIZE; i++)
-        s.lease_id[i] = (uint8_t)(seed * 31u + i * 17u);
-    s.lease_id[0] = (uint8_t)seed;
-    s.lease_id[1] = (uint8_t)(seed >> 8);
-    s.lease_id[2] = (uint8_t)(seed >> 16);
-    s.image_path = APP;
-    s.owner_sid = OWNER;
-    s.protocol = protocol;
-    s.port_lo = lo;
-    s.port_hi = hi;
-    s.profiles = profiles;
-    s.edge_mode = edge;
-    return s;
-}
-
-static edge_fw_rule_spec default_spec(uint32_t seed)
-{
-    return make_spec(seed, EDGE_FW_PROTO_TCP, 5000, 5010,
-                     EDGE_FW_PROFILE_PRIVATE | EDGE_FW_PROFILE_PUBLIC, EDGE_FW_EDGE_DEFER_TO_APP);
-}
-
-static void start_backend(uint32_t call_timeout_ms)
-{
-    edge_fw_config cfg;
-    edge_fw_result res;
-
-    cfg.call_timeout_ms = call_timeout_ms;
-    cfg.stop_timeout_ms = 60000;
-    assert_int_equal(edge_fw_start(&cfg, &g_fw, &res), EDGE_OK);
-    assert_non_null(g_fw);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    if (!fwdc_double_registered()) {
-        print_message("the firewall double is not registered over CLSID_NetFwPolicy2\n");
-        return -1;
-    }
-    if (FAILED(fwdc_faults_clear()) || FAILED(fwdc_store_reset()))
-        return -1;
-    start_backend(60000);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    edge_fw_stop(g_fw);
-    g_fw = NULL;
-    (void)fwdc_faults_clear();
-    return 0;
-}
-
-/* All rules of the EdgeBroker group in the store. */
-static fwdc_rule *stored_ours(size_t *count)
-{
-    fwdc_rule *rules = NULL;
-
-    assert_int_equal(fwdc_store_read_group(EDGE_FW_GROUP, &rules, count), S_OK);
-    return rules;
-}
-
-static void add_ok(const edge_fw_rule_spec *spec)
-{
-    edge_fw_result res;
-    edge_status st = edge_fw_add_rule(g_fw, spec, &res);
-
-    if (st != EDGE_OK)
-        print_message("add failed: %s 0x%08lX %s\n", edge_status_name(st),
-                      (unsigned long)res.hresult, res.message);
-    assert_int_equal(st, EDGE_OK);
-}
+#define APP   FWFIX_APP
+#define OWNER FWFIX_OWNER
 
 static void test_add_shape_defer_to_app(void **state)
 {
-    edge_fw_rule_spec spec = default_spec(1);
+    edge_fw_rule_spec spec = fwfix_default_spec(1);
     wchar_t name[EDGE_FW_NAME_CHARS];
     edge_fw_result res;
     fwdc_rule *rules;
     size_t n = 0;
 
     (void)state;
-    assert_int_equal(edge_fw_add_rule(g_fw, &spec, &res), EDGE_OK);
+    assert_int_equal(edge_fw_add_rule(fwfix_fw, &spec, &res), EDGE_OK);
     assert_int_equal(res.status, EDGE_OK);
     assert_int_equal(res.flags, 0);
-    rules = stored_ours(&n);
+    rules = fwfix_stored_ours(&n);
     assert_int_equal(n, 1);
     edge_fw_rule_name(spec.lease_id, name);
     assert_true(wcscmp(rules[0].name, name) == 0);
@@ -146,13 +63,13 @@ static void test_add_shape_defer_to_app(void **state)
 static void test_add_shape_allow_udp_single_port(void **state)
 {
     edge_fw_rule_spec spec =
-        make_spec(2, EDGE_FW_PROTO_UDP, 7777, 7777, EDGE_FW_PROFILE_ALL, EDGE_FW_EDGE_ALLOW);
+        fwfix_make_spec(2, EDGE_FW_PROTO_UDP, 7777, 7777, EDGE_FW_PROFILE_ALL, EDGE_FW_EDGE_ALLOW);
     fwdc_rule *rules;
     size_t n = 0;
 
     (void)state;
-    add_ok(&spec);
-    rules = stored_ours(&n);
+    fwfix_add_ok(&spec);
+    rules = fwfix_stored_ours(&n);
     assert_int_equal(n, 1);
     assert_int_equal(rules[0].protocol, 17);
     assert_true(wcscmp(rules[0].local_ports, L"7777") == 0);
@@ -169,22 +86,23 @@ static void test_add_rejects_bad_spec_before_com(void **state)
     size_t n = 0;
 
     (void)state;
-    spec = make_spec(3, 1 /* ICMP */, 1, 1, EDGE_FW_PROFILE_ALL, EDGE_FW_EDGE_ALLOW);
-    assert_int_equal(edge_fw_add_rule(g_fw, &spec, &res), EDGE_E_BAD_REQUEST);
-    spec = make_spec(3, EDGE_FW_PROTO_TCP, 0, 5, EDGE_FW_PROFILE_ALL, EDGE_FW_EDGE_ALLOW);
-    assert_int_equal(edge_fw_add_rule(g_fw, &spec, &res), EDGE_E_BAD_REQUEST);
-    spec = make_spec(3, EDGE_FW_PROTO_TCP, 9, 5, EDGE_FW_PROFILE_ALL, EDGE_FW_EDGE_ALLOW);
-    assert_int_equal(edge_fw_add_rule(g_fw, &spec, &res), EDGE_E_BAD_REQUEST);
-    spec = make_spec(3, EDGE_FW_PROTO_TCP, 5, 5, 0x10, EDGE_FW_EDGE_ALLOW);
-    assert_int_equal(edge_fw_add_rule(g_fw, &spec, &res), EDGE_E_BAD_REQUEST);
-    spec = make_spec(3, EDGE_FW_PROTO_TCP, 5, 5, EDGE_FW_PROFILE_ALL, EDGE_FW_EDGE_DEFER_TO_USER);
-    assert_int_equal(edge_fw_add_rule(g_fw, &spec, &res), EDGE_E_BAD_REQUEST);
-    spec = default_spec(3);
+    spec = fwfix_make_spec(3, 1 /* ICMP */, 1, 1, EDGE_FW_PROFILE_ALL, EDGE_FW_EDGE_ALLOW);
+    assert_int_equal(edge_fw_add_rule(fwfix_fw, &spec, &res), EDGE_E_BAD_REQUEST);
+    spec = fwfix_make_spec(3, EDGE_FW_PROTO_TCP, 0, 5, EDGE_FW_PROFILE_ALL, EDGE_FW_EDGE_ALLOW);
+    assert_int_equal(edge_fw_add_rule(fwfix_fw, &spec, &res), EDGE_E_BAD_REQUEST);
+    spec = fwfix_make_spec(3, EDGE_FW_PROTO_TCP, 9, 5, EDGE_FW_PROFILE_ALL, EDGE_FW_EDGE_ALLOW);
+    assert_int_equal(edge_fw_add_rule(fwfix_fw, &spec, &res), EDGE_E_BAD_REQUEST);
+    spec = fwfix_make_spec(3, EDGE_FW_PROTO_TCP, 5, 5, 0x10, EDGE_FW_EDGE_ALLOW);
+    assert_int_equal(edge_fw_add_rule(fwfix_fw, &spec, &res), EDGE_E_BAD_REQUEST);
+    spec = fwfix_make_spec(3, EDGE_FW_PROTO_TCP, 5, 5, EDGE_FW_PROFILE_ALL,
+                           EDGE_FW_EDGE_DEFER_TO_USER);
+    assert_int_equal(edge_fw_add_rule(fwfix_fw, &spec, &res), EDGE_E_BAD_REQUEST);
+    spec = fwfix_default_spec(3);
     spec.image_path = L"C:\\a|b.exe";
-    assert_int_equal(edge_fw_add_rule(g_fw, &spec, &res), EDGE_E_BAD_REQUEST);
-    spec = default_spec(3);
+    assert_int_equal(edge_fw_add_rule(fwfix_fw, &spec, &res), EDGE_E_BAD_REQUEST);
+    spec = fwfix_default_spec(3);
     spec.owner_sid = L"Administrator";
-    assert_int_equal(edge_fw_add_rule(g_fw, &spec, &res), EDGE_E_BAD_REQUEST);
+    assert_int_equal(edge_fw_add_rule(fwfix_fw, &spec, &res), EDGE_E_BAD_REQUEST);
     assert_int_equal(res.hresult, 0);
     assert_int_equal(fwdc_store_read(&rules, &n), S_OK);
     assert_int_equal(n, 0);
@@ -193,21 +111,21 @@ static void test_add_rejects_bad_spec_before_com(void **state)
 
 static void test_remove(void **state)
 {
-    edge_fw_rule_spec a = default_spec(10);
-    edge_fw_rule_spec b = default_spec(11);
+    edge_fw_rule_spec a = fwfix_default_spec(10);
+    edge_fw_rule_spec b = fwfix_default_spec(11);
     wchar_t name[EDGE_FW_NAME_CHARS];
     edge_fw_result res;
     fwdc_rule *rules;
     size_t n = 0;
 
     (void)state;
-    add_ok(&a);
-    add_ok(&b);
-    assert_int_equal(edge_fw_remove_rule(g_fw, a.lease_id, &res), EDGE_OK);
+    fwfix_add_ok(&a);
+    fwfix_add_ok(&b);
+    assert_int_equal(edge_fw_remove_rule(fwfix_fw, a.lease_id, &res), EDGE_OK);
     assert_int_equal(res.flags & EDGE_FW_RESULT_WAS_ABSENT, 0);
     edge_fw_rule_name(a.lease_id, name);
     assert_int_equal(fwdc_store_count_named(name), 0);
-    rules = stored_ours(&n);
+    rules = fwfix_stored_ours(&n);
     assert_int_equal(n, 1); /* b untouched, and no renamed leftover */
     edge_fw_rule_name(b.lease_id, name);
     assert_true(wcscmp(rules[0].name, name) == 0);
@@ -216,17 +134,17 @@ static void test_remove(void **state)
 
 static void test_remove_absent(void **state)
 {
-    edge_fw_rule_spec a = default_spec(12);
+    edge_fw_rule_spec a = fwfix_default_spec(12);
     edge_fw_result res;
 
     (void)state;
-    assert_int_equal(edge_fw_remove_rule(g_fw, a.lease_id, &res), EDGE_OK);
+    assert_int_equal(edge_fw_remove_rule(fwfix_fw, a.lease_id, &res), EDGE_OK);
     assert_true(res.flags & EDGE_FW_RESULT_WAS_ABSENT);
     /* Twice: a second removal of a removed rule is also "absent". */
-    add_ok(&a);
-    assert_int_equal(edge_fw_remove_rule(g_fw, a.lease_id, &res), EDGE_OK);
+    fwfix_add_ok(&a);
+    assert_int_equal(edge_fw_remove_rule(fwfix_fw, a.lease_id, &res), EDGE_OK);
     assert_false(res.flags & EDGE_FW_RESULT_WAS_ABSENT);
-    assert_int_equal(edge_fw_remove_rule(g_fw, a.lease_id, &res), EDGE_OK);
+    assert_int_equal(edge_fw_remove_rule(fwfix_fw, a.lease_id, &res), EDGE_OK);
     assert_true(res.flags & EDGE_FW_RESULT_WAS_ABSENT);
 }
 
@@ -250,7 +168,7 @@ static fwdc_rule foreign_rule(const wchar_t *name, const wchar_t *group)
 
 static void check_collision(bool foreign_first)
 {
-    edge_fw_rule_spec a = default_spec(foreign_first ? 20 : 21);
+    edge_fw_rule_spec a = fwfix_default_spec(foreign_first ? 20 : 21);
     wchar_t name[EDGE_FW_NAME_CHARS];
     edge_fw_result res;
     fwdc_rule foreign;
@@ -261,12 +179,12 @@ static void check_collision(bool foreign_first)
     foreign = foreign_rule(name, L"Someone Else");
     if (foreign_first)
         assert_int_equal(fwdc_store_add(&foreign, 1), S_OK);
-    add_ok(&a);
+    fwfix_add_ok(&a);
     if (!foreign_first)
         assert_int_equal(fwdc_store_add(&foreign, 1), S_OK);
     assert_int_equal(fwdc_store_count_named(name), 2);
 
-    assert_int_equal(edge_fw_remove_rule(g_fw, a.lease_id, &res), EDGE_OK);
+    assert_int_equal(edge_fw_remove_rule(fwfix_fw, a.lease_id, &res), EDGE_OK);
     assert_false(res.flags & EDGE_FW_RESULT_WAS_ABSENT);
     assert_int_equal(fwdc_store_read(&rules, &n), S_OK);
     assert_int_equal(n, 1);
@@ -275,11 +193,11 @@ static void check_collision(bool foreign_first)
     fwdc_rules_free(rules, n);
 
     /* Only the foreign one is left: ours is absent, and the foreign one survives again. */
-    assert_int_equal(edge_fw_remove_rule(g_fw, a.lease_id, &res), EDGE_OK);
+    assert_int_equal(edge_fw_remove_rule(fwfix_fw, a.lease_id, &res), EDGE_OK);
     assert_true(res.flags & EDGE_FW_RESULT_WAS_ABSENT);
     assert_int_equal(fwdc_store_count_named(name), 1);
     /* And our verify does not mistake the foreign rule for ours. */
-    assert_int_equal(edge_fw_verify_rule(g_fw, &a, &res), EDGE_E_RULE_TAMPERED);
+    assert_int_equal(edge_fw_verify_rule(fwfix_fw, &a, &res), EDGE_E_RULE_TAMPERED);
     assert_true(res.flags & EDGE_FW_RESULT_VANISHED);
 }
 
@@ -304,20 +222,20 @@ static void test_list_only_our_group(void **state)
     size_t i, j, with_id = 0;
 
     (void)state;
-    specs[0] = default_spec(30);
-    specs[1] =
-        make_spec(31, EDGE_FW_PROTO_UDP, 9000, 9000, EDGE_FW_PROFILE_DOMAIN, EDGE_FW_EDGE_ALLOW);
-    specs[2] =
-        make_spec(32, EDGE_FW_PROTO_TCP, 1, 65535, EDGE_FW_PROFILE_ALL, EDGE_FW_EDGE_DEFER_TO_APP);
+    specs[0] = fwfix_default_spec(30);
+    specs[1] = fwfix_make_spec(31, EDGE_FW_PROTO_UDP, 9000, 9000, EDGE_FW_PROFILE_DOMAIN,
+                               EDGE_FW_EDGE_ALLOW);
+    specs[2] = fwfix_make_spec(32, EDGE_FW_PROTO_TCP, 1, 65535, EDGE_FW_PROFILE_ALL,
+                               EDGE_FW_EDGE_DEFER_TO_APP);
     seeded[0] = foreign_rule(L"Other rule", L"Other group");
     seeded[1] = foreign_rule(L"No group at all", NULL);
     seeded[2] = foreign_rule(L"Hand-made rule in our group", L"EdgeBroker");
     assert_int_equal(fwdc_store_add(&seeded[0], 2), S_OK);
     for (i = 0; i < 3; i++)
-        add_ok(&specs[i]);
+        fwfix_add_ok(&specs[i]);
     assert_int_equal(fwdc_store_add(&seeded[2], 1), S_OK);
 
-    assert_int_equal(edge_fw_list_rules(g_fw, &list, &res), EDGE_OK);
+    assert_int_equal(edge_fw_list_rules(fwfix_fw, &list, &res), EDGE_OK);
     assert_non_null(list);
     assert_int_equal(list->count, 4);
     for (i = 0; i < list->count; i++) {
@@ -350,9 +268,9 @@ static void test_list_only_our_group(void **state)
     edge_fw_rule_list_free(list);
 
     /* The hand-made rule can be removed by name; the foreign ones stay. */
-    assert_int_equal(edge_fw_remove_rule_named(g_fw, L"Hand-made rule in our group", &res),
+    assert_int_equal(edge_fw_remove_rule_named(fwfix_fw, L"Hand-made rule in our group", &res),
                      EDGE_OK);
-    assert_int_equal(edge_fw_remove_rule_named(g_fw, L"Other rule", &res), EDGE_OK);
+    assert_int_equal(edge_fw_remove_rule_named(fwfix_fw, L"Other rule", &res), EDGE_OK);
     assert_true(res.flags & EDGE_FW_RESULT_WAS_ABSENT);
     assert_int_equal(fwdc_store_count_named(L"Other rule"), 1);
     assert_int_equal(fwdc_store_count_named(L"Hand-made rule in our group"), 0);
@@ -370,10 +288,10 @@ static void test_remove_all(void **state)
     (void)state;
     assert_int_equal(fwdc_store_add(&foreign, 1), S_OK);
     for (i = 0; i < 5; i++) {
-        s = default_spec(40 + i);
-        add_ok(&s);
+        s = fwfix_default_spec(40 + i);
+        fwfix_add_ok(&s);
     }
-    assert_int_equal(edge_fw_remove_all(g_fw, &removed, &res), EDGE_OK);
+    assert_int_equal(edge_fw_remove_all(fwfix_fw, &removed, &res), EDGE_OK);
     assert_int_equal(removed, 5);
     assert_int_equal(fwdc_store_read(&rules, &n), S_OK);
     assert_int_equal(n, 1);
@@ -396,8 +314,8 @@ static unsigned __stdcall adder(void *p)
     uint32_t i;
 
     for (i = 0; i < 50; i++) {
-        s = default_spec(a->base + i);
-        if (edge_fw_add_rule(g_fw, &s, &res) != EDGE_OK)
+        s = fwfix_default_spec(a->base + i);
+        if (edge_fw_add_rule(fwfix_fw, &s, &res) != EDGE_OK)
             a->failures++;
     }
     return 0;
@@ -423,7 +341,7 @@ static void test_concurrent_callers(void **state)
         CloseHandle(threads[i]);
         assert_int_equal(args[i].failures, 0);
     }
-    assert_int_equal(edge_fw_list_rules(g_fw, &list, &res), EDGE_OK);
+    assert_int_equal(edge_fw_list_rules(fwfix_fw, &list, &res), EDGE_OK);
     assert_int_equal(list->count, 200);
     edge_fw_rule_list_free(list);
 }
@@ -455,7 +373,7 @@ static void list_and_check(uint32_t count, double *elapsed)
     uint32_t i;
 
     t0 = now_ms();
-    assert_int_equal(edge_fw_list_rules(g_fw, &list, &res), EDGE_OK);
+    assert_int_equal(edge_fw_list_rules(fwfix_fw, &list, &res), EDGE_OK);
     *elapsed = now_ms() - t0;
     assert_int_equal(list->count, count);
     ids = malloc((size_t)count * EDGE_FW_LEASE_ID_SIZE);
@@ -466,8 +384,8 @@ static void list_and_check(uint32_t count, double *elapsed)
     }
     qsort(ids, count, EDGE_FW_LEASE_ID_SIZE, cmp_ids);
     for (i = 0; i < count; i++) {
-        s = make_spec(i, EDGE_FW_PROTO_TCP, 20000, 20000, EDGE_FW_PROFILE_ALL,
-                      EDGE_FW_EDGE_DEFER_TO_APP);
+        s = fwfix_make_spec(i, EDGE_FW_PROTO_TCP, 20000, 20000, EDGE_FW_PROFILE_ALL,
+                            EDGE_FW_EDGE_DEFER_TO_APP);
         assert_non_null(bsearch(s.lease_id, ids, count, EDGE_FW_LEASE_ID_SIZE, cmp_ids));
     }
     free(ids);
@@ -480,9 +398,9 @@ static void add_range(uint32_t from, uint32_t to)
     uint32_t i;
 
     for (i = from; i < to; i++) {
-        s = make_spec(i, EDGE_FW_PROTO_TCP, 20000, 20000, EDGE_FW_PROFILE_ALL,
-                      EDGE_FW_EDGE_DEFER_TO_APP);
-        add_ok(&s);
+        s = fwfix_make_spec(i, EDGE_FW_PROTO_TCP, 20000, 20000, EDGE_FW_PROFILE_ALL,
+                            EDGE_FW_EDGE_DEFER_TO_APP);
+        fwfix_add_ok(&s);
     }
 }
 
@@ -502,8 +420,8 @@ static void seed_range(const fwdc_rule *tmpl, uint32_t from, uint32_t to)
     assert_non_null(rules);
     assert_non_null(names);
     for (i = 0; i < count; i++) {
-        s = make_spec(from + (uint32_t)i, EDGE_FW_PROTO_TCP, 20000, 20000, EDGE_FW_PROFILE_ALL,
-                      EDGE_FW_EDGE_DEFER_TO_APP);
+        s = fwfix_make_spec(from + (uint32_t)i, EDGE_FW_PROTO_TCP, 20000, 20000,
+                            EDGE_FW_PROFILE_ALL, EDGE_FW_EDGE_DEFER_TO_APP);
         edge_fw_rule_name(s.lease_id, names[i]);
         rules[i] = *tmpl;
         rules[i].name = names[i];
@@ -546,17 +464,21 @@ static void test_scale_1000_and_10000(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_add_shape_defer_to_app, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_add_shape_allow_udp_single_port, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_add_rejects_bad_spec_before_com, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_remove_absent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_remove_collision_foreign_first, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_remove_collision_foreign_after, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list_only_our_group, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_remove_all, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_concurrent_callers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_scale_1000_and_10000, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_add_shape_defer_to_app, fwfix_setup, fwfix_teardown),
+        cmocka_unit_test_setup_teardown(test_add_shape_allow_udp_single_port, fwfix_setup,
+                                        fwfix_teardown),
+        cmocka_unit_test_setup_teardown(test_add_rejects_bad_spec_before_com, fwfix_setup,
+                                        fwfix_teardown),
+        cmocka_unit_test_setup_teardown(test_remove, fwfix_setup, fwfix_teardown),
+        cmocka_unit_test_setup_teardown(test_remove_absent, fwfix_setup, fwfix_teardown),
+        cmocka_unit_test_setup_teardown(test_remove_collision_foreign_first, fwfix_setup,
+                                        fwfix_teardown),
+        cmocka_unit_test_setup_teardown(test_remove_collision_foreign_after, fwfix_setup,
+                                        fwfix_teardown),
+        cmocka_unit_test_setup_teardown(test_list_only_our_group, fwfix_setup, fwfix_teardown),
+        cmocka_unit_test_setup_teardown(test_remove_all, fwfix_setup, fwfix_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_callers, fwfix_setup, fwfix_teardown),
+        cmocka_unit_test_setup_teardown(test_scale_1000_and_10000, fwfix_setup, fwfix_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,8 @@
 #include "fwdouble_control.h"
 #include "leases.h"
 #include "store.h"
+#include "testfs.h"
+#include "svct_caller.h"
 
 #define APP1  L"C:\\Program Files\\Example\\app.exe"
 #define APP1U "C:\\Program Files\\Example\\app.exe"
@@ -43,40 +45,13 @@ struct fixture {
 static struct fixture g;
 static unsigned g_serial;
 
-/* Deletes the files of a flat directory, then the directory (a test's private state). */
-static void remove_dir(const wchar_t *dir)
-{
-    WIN32_FIND_DATAW fd;
-    wchar_t pattern[MAX_PATH], path[MAX_PATH];
-    HANDLE h;
-
-    swprintf(pattern, MAX_PATH, L"%ls\\*", dir);
-    h = FindFirstFileW(pattern, &fd);
-    if (h != INVALID_HANDLE_VALUE) {
-        do {
-            if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
-                continue;
-            swprintf(path, MAX_PATH, L"%ls\\%ls", dir, fd.cFileName);
-            DeleteFileW(path);
-        } while (FindNextFileW(h, &fd));
-        FindClose(h);
-    }
-    RemoveDirectoryW(dir);
-}
-
 /* ---- helpers ------------------------------------------------------------------------------- */
 
 static void identity(struct caller_identity *id, const char *sid, const wchar_t *image, bool admin)
 {
-    PSID psid = NULL;
     size_t i;
 
-    memset(id, 0, sizeof(*id));
-    assert_true(ConvertStringSidToSidA(sid, &psid));
-    id->sid_len = GetLengthSid(psid);
-    assert_true(CopySid(sizeof(id->sid), id->sid, psid));
-    LocalFree(psid);
-    id->image_path = _wcsdup(image);
+    assert_true(svct_identity(id, sid, image));
     for (i = 0; i < CALLER_SHA256_LEN; i++)
         id->image_sha256[i] = (uint8_t)(image[wcslen(image) - 5] + i);
     id->pid = 0;
@@ -140,7 +115,7 @@ static int teardown(void **state)
         CloseHandle(g.child);
     }
     audit_close(g.audit);
-    remove_dir(g.dir);
+    testfs_remove_flat_dir(g.dir);
     (void)fwdc_faults_clear();
     return 0;
 }

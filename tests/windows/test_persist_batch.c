@@ -26,6 +26,8 @@
 #include "fwdouble_control.h"
 #include "leases.h"
 #include "store.h"
+#include "testfs.h"
+#include "svct_caller.h"
 
 #define APP1          L"C:\\Program Files\\Example\\app.exe"
 #define APP1U         "C:\\Program Files\\Example\\app.exe"
@@ -42,41 +44,15 @@ struct fixture {
 static struct fixture g;
 static unsigned g_serial;
 
-static void remove_dir(const wchar_t *dir)
-{
-    WIN32_FIND_DATAW fd;
-    wchar_t pattern[MAX_PATH], path[MAX_PATH];
-    HANDLE h;
-
-    swprintf(pattern, MAX_PATH, L"%ls\\*", dir);
-    h = FindFirstFileW(pattern, &fd);
-    if (h != INVALID_HANDLE_VALUE) {
-        do {
-            if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
-                continue;
-            swprintf(path, MAX_PATH, L"%ls\\%ls", dir, fd.cFileName);
-            DeleteFileW(path);
-        } while (FindNextFileW(h, &fd));
-        FindClose(h);
-    }
-    RemoveDirectoryW(dir);
-}
-
 static bool identity(struct caller_identity *id, const char *sid, const wchar_t *image)
 {
-    PSID psid = NULL;
     size_t i;
 
-    memset(id, 0, sizeof(*id));
-    if (!ConvertStringSidToSidA(sid, &psid))
+    if (!svct_identity(id, sid, image))
         return false;
-    id->sid_len = GetLengthSid(psid);
-    (void)CopySid(sizeof(id->sid), id->sid, psid);
-    LocalFree(psid);
-    id->image_path = _wcsdup(image);
     for (i = 0; i < CALLER_SHA256_LEN; i++)
         id->image_sha256[i] = (uint8_t)(0x40 + i);
-    return id->image_path != NULL;
+    return true;
 }
 
 static edge_status start_manager(const wchar_t *dir, struct leases **out)
@@ -132,7 +108,7 @@ static int teardown(void **state)
         CloseHandle(g.child);
     }
     caller_identity_clear(&g.u1);
-    remove_dir(g.dir);
+    testfs_remove_flat_dir(g.dir);
     (void)fwdc_store_reset();
     return 0;
 }

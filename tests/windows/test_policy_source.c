@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "jsonl.h"
 #include "policy_source.h"
+#include "testfs.h"
 
 #define TEST_PARENT L"SOFTWARE\\EdgeBrokerTest"
 
@@ -57,22 +58,6 @@ static int setup(void **state)
     return 0;
 }
 
-static void remove_dir(const wchar_t *dir)
-{
-    wchar_t pattern[MAX_PATH], p[MAX_PATH];
-    WIN32_FIND_DATAW fd;
-    swprintf(pattern, MAX_PATH, L"%ls\\*", dir);
-    HANDLE f = FindFirstFileW(pattern, &fd);
-    if (f != INVALID_HANDLE_VALUE) {
-        do {
-            swprintf(p, MAX_PATH, L"%ls\\%ls", dir, fd.cFileName);
-            DeleteFileW(p);
-        } while (FindNextFileW(f, &fd));
-        FindClose(f);
-    }
-    RemoveDirectoryW(dir);
-}
-
 static int teardown(void **state)
 {
     (void)state;
@@ -83,7 +68,7 @@ static int teardown(void **state)
     RegDeleteTreeW(HKEY_LOCAL_MACHINE, g_policy);
     RegDeleteTreeW(HKEY_LOCAL_MACHINE, g_local);
     RegDeleteKeyExW(HKEY_LOCAL_MACHINE, TEST_PARENT, KEY_WOW64_64KEY, 0); /* only when empty */
-    remove_dir(g_audit_dir);
+    testfs_remove_flat_dir(g_audit_dir);
     return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "edge/state_file.h"
 #include "store.h"
 #include "wine_detect.h"
+#include "testfs.h"
 
 #define TEST_SID "S-1-5-21-100-200-300-1001"
 
@@ -627,33 +628,10 @@ static void test_file_instead_of_directory_refused(void **state)
 /* Turns the empty directory g_dir into a junction to the temp directory; false if unsupported. */
 static bool make_junction(void)
 {
-    wchar_t target[MAX_PATH], nt[MAX_PATH + 8];
+    wchar_t target[MAX_PATH];
     GetTempPathW(MAX_PATH, target);
     target[wcslen(target) - 1] = L'\0'; /* no trailing backslash */
-    swprintf(nt, MAX_PATH + 8, L"\\??\\%ls", target);
-    USHORT sub = (USHORT)(wcslen(nt) * sizeof(wchar_t)), prn = 0;
-    union {
-        REPARSE_GUID_DATA_BUFFER align;
-        BYTE bytes[4096];
-    } u;
-    BYTE *b = u.bytes;
-    memset(b, 0, sizeof(u.bytes));
-    /* REPARSE_DATA_BUFFER (mount point): tag, data length, reserved, then the names. */
-    USHORT data_len = (USHORT)(8 + sub + sizeof(wchar_t) + prn + sizeof(wchar_t));
-    DWORD tag = IO_REPARSE_TAG_MOUNT_POINT;
-    USHORT hdr[6] = {data_len, 0, 0, sub, (USHORT)(sub + sizeof(wchar_t)), prn};
-    memcpy(b, &tag, 4);
-    memcpy(b + 4, hdr, sizeof(hdr));
-    memcpy(b + 16, nt, sub);
-    HANDLE h = CreateFileW(g_dir, GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
-                           FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
-    DWORD got = 0;
-    BOOL ok = h != INVALID_HANDLE_VALUE &&
-              DeviceIoControl(h, FSCTL_SET_REPARSE_POINT, b, 8u + data_len, NULL, 0, &got, NULL);
-    if (h != INVALID_HANDLE_VALUE)
-        CloseHandle(h);
-    DWORD attr = GetFileAttributesW(g_dir);
-    return ok && attr != INVALID_FILE_ATTRIBUTES && (attr & FILE_ATTRIBUTE_REPARSE_POINT);
+    return testfs_make_junction(g_dir, target);
 }
 
 static void test_reparse_point_refused(void **state)
@@ -683,31 +661,7 @@ static void test_reparse_point_refused(void **state)
 static void test_foreign_owner_refused(void **state)
 {
     (void)state;
-    assert_true(CreateDirectoryW(g_dir, NULL));
-    HANDLE token;
-    TOKEN_PRIVILEGES tp = {1, {{{0, 0}, SE_PRIVILEGE_ENABLED}}};
-    assert_true(OpenProcessToken(GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES, &token));
-    if (LookupPrivilegeValueW(NULL, SE_RESTORE_NAME, &tp.Privileges[0].Luid))
-        AdjustTokenPrivileges(token, FALSE, &tp, 0, NULL, NULL);
-    CloseHandle(token);
-    BYTE users[SECURITY_MAX_SID_SIZE];
-    DWORD cb = sizeof(users);
-    assert_true(CreateWellKnownSid(WinBuiltinUsersSid, NULL, users, &cb));
-    DWORD err = SetNamedSecurityInfoW(g_dir, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, users,
-                                      NULL, NULL, NULL);
-    PSID owner = NULL;
-    PSECURITY_DESCRIPTOR sd = NULL;
-    assert_int_equal(GetNamedSecurityInfoW(g_dir, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION,
-                                           &owner, NULL, NULL, NULL, &sd),
-                     ERROR_SUCCESS);
-    bool stuck = err == ERROR_SUCCESS && EqualSid(owner, users);
-    LocalFree(sd);
-    if (!stuck) {
-        print_message("SKIP: cannot make BUILTIN\\Users the directory's owner here (error %lu, "
-                      "Wine does not keep file owners)\n",
-                      (unsigned long)err);
-        skip();
-    }
+    testfs_plant_users_dir_or_skip(g_dir);
     expect_refused(ERROR_INVALID_OWNER);
 }
 

@@ -26,6 +26,9 @@
 #include "verbs.h"
 
 #include "edge/protocol.h"
+#include "testfs.h"
+#include "svct_caller.h"
+#include "svct_messages.h"
 
 #define APP   L"C:\\Program Files\\Example\\app.exe"
 #define OTHER L"C:\\Unlisted\\tool.exe"
@@ -49,18 +52,8 @@ struct reply {
 
 static void connect_as(struct connection *c, const char *sid, const wchar_t *image, bool admin)
 {
-    PSID psid = NULL;
-
-    conn_init(c, ++g_serial, &g_table, g_ctx);
-    c->state = CONN_HELLO_DONE;
-    c->identified = true;
-    assert_true(ConvertStringSidToSidA(sid, &psid));
-    c->caller.sid_len = GetLengthSid(psid);
-    assert_true(CopySid(sizeof(c->caller.sid), c->caller.sid, psid));
-    LocalFree(psid);
-    c->caller.image_path = _wcsdup(image);
-    memset(c->caller.image_sha256, image[3], sizeof(c->caller.image_sha256));
-    c->caller.elevated = c->caller.admin_member = c->caller.is_admin = admin;
+    svct_connect(c, ++g_serial, &g_table, g_ctx, sid, image, admin);
+    c->caller.is_admin = admin;
 }
 
 /* Encodes REQ, runs it through the connection layer, decodes the reply. */
@@ -95,47 +88,10 @@ static uint32_t call_status(struct connection *c, edge_msg *req)
     return st;
 }
 
-static edge_msg lease_request(uint16_t lo, uint16_t hi)
-{
-    edge_msg m;
-
-    memset(&m, 0, sizeof(m));
-    m.type = EDGE_MSG_REQUEST;
-    m.u.lease_req.protocol = EDGE_IPPROTO_TCP;
-    m.u.lease_req.port_lo = lo;
-    m.u.lease_req.has_port_hi = true;
-    m.u.lease_req.port_hi = hi;
-    m.u.lease_req.has_seconds = true;
-    m.u.lease_req.seconds = 600;
-    return m;
-}
-
-static edge_msg id_message(uint16_t type, const uint8_t id[EDGE_ID_SIZE])
-{
-    edge_msg m;
-
-    memset(&m, 0, sizeof(m));
-    m.type = type;
-    if (type == EDGE_MSG_RENEW)
-        memcpy(m.u.renew_req.lease_id, id, EDGE_ID_SIZE);
-    else
-        memcpy(m.u.id_req.id, id, EDGE_ID_SIZE);
-    return m;
-}
-
-static edge_msg bare(uint16_t type)
-{
-    edge_msg m;
-
-    memset(&m, 0, sizeof(m));
-    m.type = type;
-    return m;
-}
-
 /* Requests a lease and returns its id (asserts OK). */
 static void grant(struct connection *c, uint16_t lo, uint16_t hi, uint8_t id[EDGE_ID_SIZE])
 {
-    edge_msg m = lease_request(lo, hi);
+    edge_msg m = svct_lease_request(lo, hi);
     struct reply r;
 
     call(c, &m, &r);
@@ -146,27 +102,6 @@ static void grant(struct connection *c, uint16_t lo, uint16_t hi, uint8_t id[EDG
     assert_true(r.msg.u.lease_rep.has_lease);
     memcpy(id, r.msg.u.lease_rep.lease.id, EDGE_ID_SIZE);
     conn_reply_free(&r.raw);
-}
-
-/* Deletes the files of a flat directory, then the directory (a test's private state). */
-static void remove_dir(const wchar_t *dir)
-{
-    WIN32_FIND_DATAW fd;
-    wchar_t pattern[MAX_PATH], path[MAX_PATH];
-    HANDLE h;
-
-    swprintf(pattern, MAX_PATH, L"%ls\\*", dir);
-    h = FindFirstFileW(pattern, &fd);
-    if (h != INVALID_HANDLE_VALUE) {
-        do {
-            if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
-                continue;
-            swprintf(path, MAX_PATH, L"%ls\\%ls", dir, fd.cFileName);
-            DeleteFileW(path);
-        } while (FindNextFileW(h, &fd));
-        FindClose(h);
-    }
-    RemoveDirectoryW(dir);
 }
 
 static int setup(void **state)
@@ -210,7 +145,7 @@ static int teardown(void **state)
     (void)state;
     verbs_shutdown(g_ctx);
     g_ctx = NULL;
-    remove_dir(g_dir);
+    testfs_remove_flat_dir(g_dir);
     RegDeleteTreeW(HKEY_CURRENT_USER, g_key);
     RegDeleteTreeW(HKEY_CURRENT_USER, g_pkey);
     (void)fwdc_faults_clear();
@@ -248,7 +183,7 @@ static void test_rows(void **state)
     partial.rows[EDGE_MSG_EXPLAIN].handler = NULL;
     connect_as(&c, ADMIN, APP, true);
     c.verbs = &partial;
-    m = lease_request(7000, 7000);
+    m = svct_lease_request(7000, 7000);
     m.type = EDGE_MSG_EXPLAIN;
     call(&c, &m, &r);
     assert_int_equal(r.msg.env.status, EDGE_E_BAD_REQUEST);
@@ -258,7 +193,7 @@ static void test_rows(void **state)
     conn_reply_free(&r.raw);
     c.verbs = &g_table;
     c.state = CONN_NEW; /* before hello nothing but hello */
-    m = lease_request(7000, 7000);
+    m = svct_lease_request(7000, 7000);
     assert_int_equal(call_status(&c, &m), EDGE_E_PROTOCOL_STATE);
     conn_release(&c);
 }
@@ -274,7 +209,7 @@ static void test_request_show_renew_release(void **state)
 
     (void)state;
     connect_as(&c, USER1, APP, false);
-    m = lease_request(7100, 7102);
+    m = svct_lease_request(7100, 7102);
     m.u.lease_req.flags = EDGE_LEASE_F_KEEP_AFTER_EXIT;
     m.u.lease_req.has_flags = true;
     call(&c, &m, &r);
@@ -300,13 +235,13 @@ static void test_request_show_renew_release(void **state)
     edge_fw_rule_name(id, name);
     assert_int_equal(fwdc_store_count_named(name), 1);
 
-    m = id_message(EDGE_MSG_SHOW, id);
+    m = svct_id_message(EDGE_MSG_SHOW, id);
     call(&c, &m, &r);
     assert_int_equal(r.msg.env.status, EDGE_OK);
     assert_memory_equal(r.msg.u.lease_rep.lease.id, id, EDGE_ID_SIZE);
     conn_reply_free(&r.raw);
 
-    m = id_message(EDGE_MSG_RENEW, id);
+    m = svct_id_message(EDGE_MSG_RENEW, id);
     m.u.renew_req.has_seconds = true;
     m.u.renew_req.seconds = 3000;
     call(&c, &m, &r);
@@ -314,10 +249,10 @@ static void test_request_show_renew_release(void **state)
     assert_true(r.msg.u.lease_rep.lease.expires >= expires + 2000);
     conn_reply_free(&r.raw);
 
-    m = id_message(EDGE_MSG_RELEASE, id);
+    m = svct_id_message(EDGE_MSG_RELEASE, id);
     assert_int_equal(call_status(&c, &m), EDGE_OK);
     assert_int_equal(fwdc_store_count_named(name), 0);
-    m = id_message(EDGE_MSG_SHOW, id);
+    m = svct_id_message(EDGE_MSG_SHOW, id);
     assert_int_equal(call_status(&c, &m), EDGE_E_NOT_FOUND);
     conn_release(&c);
 }
@@ -336,41 +271,41 @@ static void test_permissions(void **state)
     connect_as(&unlisted, USER2, OTHER, false);
     grant(&user, 7200, 7200, id);
 
-    m = lease_request(7300, 7300);
+    m = svct_lease_request(7300, 7300);
     call(&unlisted, &m, &r);
     assert_int_equal(r.msg.env.status, EDGE_E_DENIED);
     assert_non_null(r.msg.env.detail.ptr);
     conn_reply_free(&r.raw);
-    m = lease_request(7301, 7301);
+    m = svct_lease_request(7301, 7301);
     m.u.lease_req.target_app = edge_str_from_cstr("C:\\Unlisted\\tool.exe");
     assert_int_equal(call_status(&user, &m), EDGE_E_IDENTITY_MISMATCH);
 
     /* Another user's lease is invisible; administrators see and end it. */
-    m = id_message(EDGE_MSG_SHOW, id);
+    m = svct_id_message(EDGE_MSG_SHOW, id);
     assert_int_equal(call_status(&other, &m), EDGE_E_NOT_FOUND);
-    m = id_message(EDGE_MSG_RELEASE, id);
+    m = svct_id_message(EDGE_MSG_RELEASE, id);
     assert_int_equal(call_status(&other, &m), EDGE_E_NOT_FOUND);
-    m = id_message(EDGE_MSG_REVOKE, id);
+    m = svct_id_message(EDGE_MSG_REVOKE, id);
     assert_int_equal(call_status(&user, &m), EDGE_E_ACCESS_DENIED);
-    m = bare(EDGE_MSG_PURGE);
+    m = svct_bare(EDGE_MSG_PURGE);
     assert_int_equal(call_status(&user, &m), EDGE_E_ACCESS_DENIED);
-    m = bare(EDGE_MSG_LIST);
+    m = svct_bare(EDGE_MSG_LIST);
     m.u.list_req.has_flags = true;
     m.u.list_req.flags = EDGE_LIST_F_ALL;
     assert_int_equal(call_status(&user, &m), EDGE_E_ACCESS_DENIED);
-    m = bare(EDGE_MSG_LIST);
+    m = svct_bare(EDGE_MSG_LIST);
     call(&other, &m, &r);
     assert_int_equal(r.msg.env.status, EDGE_OK);
     assert_int_equal(r.msg.u.list_rep.items.count, 0);
     conn_reply_free(&r.raw);
-    m = id_message(EDGE_MSG_SHOW, id);
+    m = svct_id_message(EDGE_MSG_SHOW, id);
     assert_int_equal(call_status(&admin, &m), EDGE_OK);
-    m = id_message(EDGE_MSG_REVOKE, id);
+    m = svct_id_message(EDGE_MSG_REVOKE, id);
     m.u.id_req.reason = edge_str_from_cstr("policy change");
     assert_int_equal(call_status(&admin, &m), EDGE_OK);
-    m = id_message(EDGE_MSG_SHOW, id);
+    m = svct_id_message(EDGE_MSG_SHOW, id);
     assert_int_equal(call_status(&user, &m), EDGE_E_NOT_FOUND);
-    m = id_message(EDGE_MSG_REVOKE, id);
+    m = svct_id_message(EDGE_MSG_REVOKE, id);
     assert_int_equal(call_status(&admin, &m), EDGE_E_NOT_FOUND);
     conn_release(&user);
     conn_release(&other);
@@ -402,7 +337,7 @@ static void test_status_doctor_purge(void **state)
     connect_as(&admin, ADMIN, APP, true);
     grant(&user, 7400, 7400, id);
     grant(&admin, 7401, 7401, id);
-    m = bare(EDGE_MSG_STATUS);
+    m = svct_bare(EDGE_MSG_STATUS);
     call(&user, &m, &r);
     assert_int_equal(r.msg.env.status, EDGE_OK);
     assert_int_equal(r.msg.u.status_rep.active_leases, 2);
@@ -414,7 +349,7 @@ static void test_status_doctor_purge(void **state)
 
     /* Firewall off in the current profile: doctor says so and warns. */
     assert_int_equal(fwdc_fault_set("firewall_off", "7"), S_OK);
-    m = bare(EDGE_MSG_DOCTOR);
+    m = svct_bare(EDGE_MSG_DOCTOR);
     call(&user, &m, &r);
     assert_int_equal(r.msg.env.status, EDGE_OK);
     assert_true(has_check(&r.msg.u.entries_rep.items, "firewall.private"));
@@ -425,12 +360,12 @@ static void test_status_doctor_purge(void **state)
     assert_true(r.msg.env.warnings & EDGE_WARN_FIREWALL_OFF);
     conn_reply_free(&r.raw);
 
-    m = bare(EDGE_MSG_PURGE);
+    m = svct_bare(EDGE_MSG_PURGE);
     call(&admin, &m, &r);
     assert_int_equal(r.msg.env.status, EDGE_OK);
     assert_int_equal(r.msg.u.purge_rep.removed, 2);
     conn_reply_free(&r.raw);
-    m = bare(EDGE_MSG_STATUS);
+    m = svct_bare(EDGE_MSG_STATUS);
     call(&user, &m, &r);
     assert_int_equal(r.msg.u.status_rep.active_leases, 0);
     conn_reply_free(&r.raw);
@@ -471,7 +406,7 @@ static void test_list_paginates_within_frame(void **state)
         edge_list_iter it;
         edge_lease l;
 
-        m = bare(EDGE_MSG_LIST);
+        m = svct_bare(EDGE_MSG_LIST);
         m.u.list_req.has_flags = true;
         m.u.list_req.flags = EDGE_LIST_F_ALL;
         m.u.list_req.has_cursor = pages > 0;

@@ -30,6 +30,9 @@
 
 #include "edge/protocol.h"
 #include "edge/signed_request.h"
+#include "testfs.h"
+#include "svct_caller.h"
+#include "svct_messages.h"
 
 #define APP   L"C:\\Program Files\\Example\\app.exe"
 #define OTHER L"C:\\Unlisted\\tool.exe"
@@ -72,18 +75,7 @@ static struct verbs_ctx *vctx(void)
 
 static void connect_as(struct connection *c, const char *sid, const wchar_t *image, bool admin)
 {
-    PSID psid = NULL;
-
-    conn_init(c, ++g_serial, &g_table, g_ctx);
-    c->state = CONN_HELLO_DONE;
-    c->identified = true;
-    assert_true(ConvertStringSidToSidA(sid, &psid));
-    c->caller.sid_len = GetLengthSid(psid);
-    assert_true(CopySid(sizeof(c->caller.sid), c->caller.sid, psid));
-    LocalFree(psid);
-    c->caller.image_path = _wcsdup(image);
-    memset(c->caller.image_sha256, image[3], sizeof(c->caller.image_sha256));
-    c->caller.elevated = c->caller.admin_member = admin;
+    svct_connect(c, ++g_serial, &g_table, g_ctx, sid, image, admin);
     c->caller.is_admin = caller_may_administer(&c->caller);
 }
 
@@ -115,60 +107,6 @@ static uint32_t call_status(struct connection *c, edge_msg *req)
                       r.msg.env.detail.ptr);
     conn_reply_free(&r.raw);
     return st;
-}
-
-static edge_msg lease_request(uint16_t lo, uint16_t hi)
-{
-    edge_msg m;
-
-    memset(&m, 0, sizeof(m));
-    m.type = EDGE_MSG_REQUEST;
-    m.u.lease_req.protocol = EDGE_IPPROTO_TCP;
-    m.u.lease_req.port_lo = lo;
-    m.u.lease_req.has_port_hi = true;
-    m.u.lease_req.port_hi = hi;
-    m.u.lease_req.has_seconds = true;
-    m.u.lease_req.seconds = 600;
-    return m;
-}
-
-static edge_msg id_message(uint16_t type, const uint8_t id[EDGE_ID_SIZE])
-{
-    edge_msg m;
-
-    memset(&m, 0, sizeof(m));
-    m.type = type;
-    memcpy(m.u.id_req.id, id, EDGE_ID_SIZE);
-    return m;
-}
-
-static edge_msg bare(uint16_t type)
-{
-    edge_msg m;
-
-    memset(&m, 0, sizeof(m));
-    m.type = type;
-    return m;
-}
-
-static void remove_dir(const wchar_t *dir)
-{
-    WIN32_FIND_DATAW fd;
-    wchar_t pattern[MAX_PATH], path[MAX_PATH];
-    HANDLE h;
-
-    swprintf(pattern, MAX_PATH, L"%ls\\*", dir);
-    h = FindFirstFileW(pattern, &fd);
-    if (h != INVALID_HANDLE_VALUE) {
-        do {
-            if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
-                continue;
-            swprintf(path, MAX_PATH, L"%ls\\%ls", dir, fd.cFileName);
-            DeleteFileW(path);
-        } while (FindNextFileW(h, &fd));
-        FindClose(h);
-    }
-    RemoveDirectoryW(dir);
 }
 
 /* ---- policy in the registry ---- */
@@ -257,7 +195,7 @@ static int teardown(void **state)
     (void)state;
     verbs_shutdown(g_ctx);
     g_ctx = NULL;
-    remove_dir(g_dir);
+    testfs_remove_flat_dir(g_dir);
     RegDeleteTreeW(HKEY_CURRENT_USER, g_local);
     RegDeleteTreeW(HKEY_CURRENT_USER, g_policy);
     (void)fwdc_faults_clear();
@@ -301,15 +239,15 @@ static void test_modes(void **state)
     connect_as(&admin, ADMIN, OTHER, true);
 
     set_mode(L"Off"); /* nothing is granted, not even to an administrator */
-    m = lease_request(7000, 7000);
+    m = svct_lease_request(7000, 7000);
     assert_int_equal(call_status(&user, &m), EDGE_E_DENIED);
     assert_int_equal(call_status(&admin, &m), EDGE_E_DENIED);
 
     set_mode(L"AllowListOnly");
     assert_int_equal(call_status(&user, &m), EDGE_OK);
-    m = lease_request(7002, 7002);
+    m = svct_lease_request(7002, 7002);
     assert_int_equal(call_status(&admin, &m), EDGE_OK);
-    m = lease_request(7001, 7001);
+    m = svct_lease_request(7001, 7001);
     assert_int_equal(call_status(&unlisted, &m), EDGE_E_DENIED);
 
     set_mode(L"SignedOrAllowListed");
@@ -383,7 +321,7 @@ static uint8_t *find_bytes(uint8_t *hay, size_t n, const char *needle)
 
 static uint32_t signed_status(struct connection *c, uint16_t port, const uint8_t *blob, size_t len)
 {
-    edge_msg m = lease_request(port, port);
+    edge_msg m = svct_lease_request(port, port);
 
     m.u.lease_req.signed_request.ptr = blob;
     m.u.lease_req.signed_request.len = (uint32_t)len;
@@ -466,7 +404,7 @@ static void test_signed_requests(void **state)
 static void pending_request(struct connection *c, uint16_t lo, uint16_t hi,
                             uint8_t id[EDGE_ID_SIZE])
 {
-    edge_msg m = lease_request(lo, hi);
+    edge_msg m = svct_lease_request(lo, hi);
     struct reply r;
 
     call(c, &m, &r);
@@ -478,7 +416,7 @@ static void pending_request(struct connection *c, uint16_t lo, uint16_t hi,
 
 static uint32_t pending_count(struct connection *admin, const uint8_t id[EDGE_ID_SIZE], bool *found)
 {
-    edge_msg m = bare(EDGE_MSG_PENDING);
+    edge_msg m = svct_bare(EDGE_MSG_PENDING);
     edge_list_iter it;
     edge_pending p;
     struct reply r;
@@ -518,16 +456,16 @@ static void test_consent_approve(void **state)
     assert_memory_equal(id, again, EDGE_ID_SIZE);
     assert_int_equal(pending_count(&admin, id, &found), 1);
     assert_true(found);
-    m = bare(EDGE_MSG_STATUS);
+    m = svct_bare(EDGE_MSG_STATUS);
     call(&user, &m, &r);
     assert_int_equal(r.msg.u.status_rep.pending_requests, 1);
     conn_reply_free(&r.raw);
-    m = bare(EDGE_MSG_PENDING);
+    m = svct_bare(EDGE_MSG_PENDING);
     assert_int_equal(call_status(&user, &m), EDGE_E_ACCESS_DENIED);
-    m = id_message(EDGE_MSG_APPROVE, id);
+    m = svct_id_message(EDGE_MSG_APPROVE, id);
     assert_int_equal(call_status(&user, &m), EDGE_E_ACCESS_DENIED);
 
-    m = id_message(EDGE_MSG_APPROVE, id);
+    m = svct_id_message(EDGE_MSG_APPROVE, id);
     call(&admin, &m, &r);
     assert_int_equal(r.msg.env.status, EDGE_OK);
     assert_true(r.msg.u.lease_rep.has_lease);
@@ -538,11 +476,11 @@ static void test_consent_approve(void **state)
     conn_reply_free(&r.raw);
     edge_fw_rule_name(lease, name);
     assert_int_equal(fwdc_store_count_named(name), 1);
-    m = id_message(EDGE_MSG_APPROVE, id); /* decided already */
+    m = svct_id_message(EDGE_MSG_APPROVE, id); /* decided already */
     assert_int_equal(call_status(&admin, &m), EDGE_E_NOT_FOUND);
 
     /* The requester's next poll collects that very lease. */
-    m = lease_request(7200, 7201);
+    m = svct_lease_request(7200, 7201);
     call(&user, &m, &r);
     assert_int_equal(r.msg.env.status, EDGE_OK);
     assert_memory_equal(r.msg.u.lease_rep.lease.id, lease, EDGE_ID_SIZE);
@@ -564,19 +502,19 @@ static void test_consent_deny_and_remembered(void **state)
     connect_as(&user2, USER2, OTHER, false);
     connect_as(&admin, ADMIN, APP, true);
     pending_request(&user, 7300, 7300, id);
-    m = id_message(EDGE_MSG_DENY, id);
+    m = svct_id_message(EDGE_MSG_DENY, id);
     m.u.id_req.reason = edge_str_from_cstr("not on this machine");
     assert_int_equal(call_status(&admin, &m), EDGE_OK);
-    m = lease_request(7300, 7300);
+    m = svct_lease_request(7300, 7300);
     assert_int_equal(call_status(&user, &m), EDGE_E_CONSENT_DENIED);
     assert_int_equal(call_status(&user, &m), EDGE_E_CONSENT_DENIED);  /* remembered */
     assert_int_equal(call_status(&user2, &m), EDGE_E_CONSENT_DENIED); /* an admin's: all users */
 
     /* A remembered approval lets the next request through at once. */
     pending_request(&user, 7310, 7319, id);
-    m = id_message(EDGE_MSG_APPROVE, id);
+    m = svct_id_message(EDGE_MSG_APPROVE, id);
     assert_int_equal(call_status(&admin, &m), EDGE_OK);
-    m = lease_request(7312, 7313);
+    m = svct_lease_request(7312, 7313);
     assert_int_equal(call_status(&user2, &m), EDGE_OK);
     conn_release(&user);
     conn_release(&user2);
@@ -646,17 +584,17 @@ static void test_explain_creates_nothing(void **state)
     connect_as(&user, USER1, OTHER, false);
     connect_as(&listed, USER1, APP, false);
     connect_as(&admin, ADMIN, APP, true);
-    m = lease_request(7400, 7400);
+    m = svct_lease_request(7400, 7400);
     assert_int_equal(explain(&user, &m, true), EDGE_PENDING_CONSENT);
-    m = lease_request(7400, 7400);
+    m = svct_lease_request(7400, 7400);
     assert_int_equal(explain(&listed, &m, false), EDGE_OK);
-    m = lease_request(7400, 7400);
+    m = svct_lease_request(7400, 7400);
     m.u.lease_req.target_app = edge_str_from_cstr("C:\\Other\\peer.exe");
     assert_int_equal(explain(&user, &m, false), EDGE_E_IDENTITY_MISMATCH);
     assert_false(audit_has("\"request_denied\""));
     assert_false(audit_has("\"request_pending_consent\""));
     assert_int_equal(pending_count(&admin, NULL, &found), 0);
-    m = bare(EDGE_MSG_LIST);
+    m = svct_bare(EDGE_MSG_LIST);
     m.u.list_req.has_flags = true;
     m.u.list_req.flags = EDGE_LIST_F_ALL;
     call(&admin, &m, &r);
@@ -694,7 +632,7 @@ static void test_policy_shows_sources(void **state)
     set_sz(g_local, L"DefaultLeaseSeconds", L"many"); /* malformed: the default applies */
     reload();
     connect_as(&user, USER1, OTHER, false); /* not an administrator: may read the policy */
-    m = bare(EDGE_MSG_POLICY);
+    m = svct_bare(EDGE_MSG_POLICY);
     call(&user, &m, &r);
     assert_int_equal(r.msg.env.status, EDGE_OK);
     assert_int_equal(r.msg.u.entries_rep.items.count, EDGE_POLICY_V_COUNT_);
@@ -732,9 +670,9 @@ static void test_quota_follows_policy(void **state)
     set_dword(g_local, L"MaxLeasesPerUser", 1);
     set_mode(L"AllowListOnly");
     connect_as(&user, USER1, APP, false);
-    m = lease_request(7500, 7500);
+    m = svct_lease_request(7500, 7500);
     assert_int_equal(call_status(&user, &m), EDGE_OK);
-    m = lease_request(7501, 7501);
+    m = svct_lease_request(7501, 7501);
     call(&user, &m, &r);
     assert_int_equal(r.msg.env.status, EDGE_E_QUOTA);
     assert_true(r.msg.env.has_retry_after);
@@ -751,7 +689,7 @@ static void test_quota_follows_policy(void **state)
 /* Grants lo-hi to c and returns the lease id. */
 static void granted(struct connection *c, uint16_t lo, uint16_t hi, uint8_t id[EDGE_ID_SIZE])
 {
-    edge_msg m = lease_request(lo, hi);
+    edge_msg m = svct_lease_request(lo, hi);
     struct reply r;
 
     call(c, &m, &r);
@@ -762,7 +700,7 @@ static void granted(struct connection *c, uint16_t lo, uint16_t hi, uint8_t id[E
 
 static uint32_t renew_status(struct connection *c, const uint8_t id[EDGE_ID_SIZE])
 {
-    edge_msg m = bare(EDGE_MSG_RENEW);
+    edge_msg m = svct_bare(EDGE_MSG_RENEW);
 
     memcpy(m.u.renew_req.lease_id, id, EDGE_ID_SIZE);
     m.u.renew_req.has_seconds = true;
