@@ -21,6 +21,7 @@
 #include "jsonl.h"
 #include "wine_detect.h"
 #include "testfs.h"
+#include "svct_audit.h"
 
 #define SID_A "S-1-5-21-100-200-300-1001"
 #define SID_B "S-1-5-21-100-200-300-1002"
@@ -68,11 +69,7 @@ static int setup(void **state)
     swprintf(g_dir, MAX_PATH, L"%lsedge_consent_%lu_%llu_%u", tmp, GetCurrentProcessId(),
              (unsigned long long)GetTickCount64(), g_serial++);
     assert_true(CreateDirectoryW(g_dir, NULL));
-    audit_config cfg;
-    audit_config_init(&cfg);
-    cfg.directory = g_dir;
-    cfg.event_source = NULL;
-    assert_int_equal(audit_open(&cfg, &g_audit), ERROR_SUCCESS);
+    assert_int_equal(svct_audit_open(g_dir, &g_audit), ERROR_SUCCESS);
     g_c = NULL;
     g_prompts_shown = 0;
     g_prompt_answer = IDYES;

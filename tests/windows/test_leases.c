@@ -25,6 +25,7 @@
 #include "store.h"
 #include "testfs.h"
 #include "svct_caller.h"
+#include "svct_audit.h"
 
 #define APP1  L"C:\\Program Files\\Example\\app.exe"
 #define APP1U "C:\\Program Files\\Example\\app.exe"
@@ -84,7 +85,6 @@ static void stop(void)
 
 static int setup(void **state)
 {
-    audit_config acfg;
     wchar_t tmp[MAX_PATH];
 
     (void)state;
@@ -95,10 +95,7 @@ static int setup(void **state)
     swprintf(g.dir, MAX_PATH, L"%lsedge-leases-%lu-%llu-%u", tmp, GetCurrentProcessId(),
              (unsigned long long)GetTickCount64(), ++g_serial);
     leases_config_defaults(&g.cfg);
-    audit_config_init(&acfg);
-    acfg.directory = g.dir;
-    acfg.event_source = NULL;
-    if (audit_open(&acfg, &g.audit) != ERROR_SUCCESS) {
+    if (svct_audit_open(g.dir, &g.audit) != ERROR_SUCCESS) {
         print_message("audit_open failed\n");
         return -1;
     }

@@ -16,6 +16,7 @@
 #include "jsonl.h"
 #include "policy_source.h"
 #include "testfs.h"
+#include "svct_audit.h"
 
 #define TEST_PARENT L"SOFTWARE\\EdgeBrokerTest"
 
@@ -48,11 +49,7 @@ static int setup(void **state)
                                      KEY_ALL_ACCESS | KEY_WOW64_64KEY, NULL, &k, NULL),
                      ERROR_SUCCESS);
     RegCloseKey(k);
-    audit_config cfg;
-    audit_config_init(&cfg);
-    cfg.directory = g_audit_dir;
-    cfg.event_source = NULL;
-    assert_int_equal(audit_open(&cfg, &g_audit), ERROR_SUCCESS);
+    assert_int_equal(svct_audit_open(g_audit_dir, &g_audit), ERROR_SUCCESS);
     g_src = NULL;
     g_changes = 0;
     return 0;
